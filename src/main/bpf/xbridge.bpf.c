@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The xbridge datapath: forwards known unicast between ports of a Linux
+ * bridge and hands every other frame to the kernel bridge unchanged.
+ *
+ * The kernel bridge stays the source of truth. The decision mirrors
+ * br_handle_frame() and br_handle_frame_finish() (net/bridge/br_input.c) and
+ * should_deliver() (net/bridge/br_forward.c) for the cases it accelerates;
+ * everything else is XDP_PASS, so the kernel sees exactly the frames it
+ * would have seen without xbridge, minus the known unicast it would have
+ * forwarded the same way. docs/semantics.md lists each rule.
+ */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "xbridge.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Set at load time by the test suite: record every decision in the trace map. */
+const volatile __u32 xb_trace = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XB_MAX_PORTS);
+	__type(key, __u32);
+	__type(value, struct xb_port);
+} ports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536); /* the loader sets the configured size */
+	__type(key, struct xb_fdb_key);
+	__type(value, struct xb_fdb_val);
+} fdb SEC(".maps");
+
+/* Redirect targets. A port is here only when it can receive XDP frames. */
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
+	__uint(max_entries, XB_MAX_PORTS);
+	__type(key, __u32);
+	__type(value, __u32);
+} tx_ports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XB_MAX_PORTS);
+	__type(key, __u32);
+	__type(value, struct xb_stats);
+} stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xb_decision);
+} trace SEC(".maps");
+
+/* Refresh a fast-pathed source entry at most this often (see daemon Aging). */
+#define XB_SEEN_GRANULARITY_NS (100ULL * 1000 * 1000)
+
+static __always_inline int mac_is_multicast(const __u8 *mac)
+{
+	return mac[0] & 1;
+}
+
+static __always_inline int mac_is_zero(const __u8 *mac)
+{
+	return !(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]);
+}
+
+static __always_inline int mac_is_broadcast(const __u8 *mac)
+{
+	return (mac[0] & mac[1] & mac[2] & mac[3] & mac[4] & mac[5]) == 0xff;
+}
+
+/* is_link_local_ether_addr(): 01:80:c2:00:00:0X, which br_handle_frame() treats apart. */
+static __always_inline int mac_is_link_local(const __u8 *mac)
+{
+	return mac[0] == 0x01 && mac[1] == 0x80 && mac[2] == 0xc2 && mac[3] == 0 && mac[4] == 0 &&
+	       (mac[5] & 0xf0) == 0;
+}
+
+static __always_inline void fdb_key(struct xb_fdb_key *key, __u32 bridge, const __u8 *mac)
+{
+	key->bridge = bridge;
+	key->vid = 0;
+	__builtin_memcpy(key->mac, mac, 6);
+}
+
+static __always_inline int decided(struct xb_decision *d, __u32 action, __u32 reason)
+{
+	d->action = action;
+	d->reason = reason;
+	return action;
+}
+
+/*
+ * The decision core, shared by every entry point. Fills *d and returns its
+ * action. Each check is one rule of the kernel bridge; the order follows
+ * br_handle_frame() then br_handle_frame_finish() then should_deliver().
+ */
+static __always_inline int xb_decide(void *data, void *data_end, __u32 ingress, struct xb_decision *d)
+{
+	struct ethhdr *eth = data;
+
+	d->egress = 0;
+	d->slot = 0;
+
+	if ((void *)(eth + 1) > data_end)
+		return decided(d, XB_ACT_PASS, XB_PASS_MALFORMED);
+
+	struct xb_port *in = bpf_map_lookup_elem(&ports, &ingress);
+	if (!in)
+		return decided(d, XB_ACT_PASS, XB_PASS_NOT_PORT);
+	d->slot = in->slot;
+
+	/* br_handle_frame: !is_valid_ether_addr(h_source) -> drop. The kernel drops it. */
+	if (mac_is_multicast(eth->h_source) || mac_is_zero(eth->h_source))
+		return decided(d, XB_ACT_PASS, XB_PASS_SRC_INVALID);
+	/* br_handle_frame: link-local destinations go through group_fwd_mask and STP. */
+	if (mac_is_link_local(eth->h_dest))
+		return decided(d, XB_ACT_PASS, XB_PASS_LINK_LOCAL);
+	if (in->flags & XB_PORT_KERNEL)
+		return decided(d, XB_ACT_PASS, XB_PASS_PORT_KERNEL);
+	/* br_handle_frame: only BR_STATE_FORWARDING reaches forwarding (LEARNING learns, then drops). */
+	if (in->state != XB_STATE_FORWARDING)
+		return decided(d, XB_ACT_PASS, XB_PASS_NOT_FORWARDING);
+	/* A VLAN device on the port would take tagged frames before the bridge's rx_handler. */
+	if (eth->h_proto == bpf_htons(ETH_P_8021Q) || eth->h_proto == bpf_htons(ETH_P_8021AD))
+		return decided(d, XB_ACT_PASS, XB_PASS_VLAN);
+	if (mac_is_multicast(eth->h_dest))
+		return decided(d, XB_ACT_PASS, mac_is_broadcast(eth->h_dest) ? XB_PASS_BROADCAST : XB_PASS_MULTICAST);
+
+	struct xb_fdb_key key;
+	struct xb_fdb_val *src = 0;
+	/* br_handle_frame_finish: br_fdb_update() runs only with BR_LEARNING. */
+	if (in->flags & XB_PORT_LEARNING) {
+		fdb_key(&key, in->bridge, eth->h_source);
+		src = bpf_map_lookup_elem(&fdb, &key);
+		if (!src)
+			return decided(d, XB_ACT_PASS, XB_PASS_SRC_UNKNOWN);
+		if (src->port != ingress || (src->flags & XB_FDB_LOCAL))
+			return decided(d, XB_ACT_PASS, XB_PASS_SRC_MOVED);
+	}
+
+	fdb_key(&key, in->bridge, eth->h_dest);
+	struct xb_fdb_val *dst = bpf_map_lookup_elem(&fdb, &key);
+	if (!dst)
+		return decided(d, XB_ACT_PASS, XB_PASS_DST_UNKNOWN);
+	if (dst->flags & XB_FDB_LOCAL)
+		return decided(d, XB_ACT_PASS, XB_PASS_DST_LOCAL);
+	/* should_deliver(): back out of the ingress port only with hairpin; the kernel decides. */
+	if (dst->port == ingress)
+		return decided(d, XB_ACT_PASS, XB_PASS_SAME_PORT);
+
+	__u32 egress = dst->port;
+	struct xb_port *out = bpf_map_lookup_elem(&ports, &egress);
+	if (!out || !(out->flags & XB_PORT_EGRESS) || out->bridge != in->bridge)
+		return decided(d, XB_ACT_PASS, XB_PASS_EGRESS_UNAVAILABLE);
+	if (out->state != XB_STATE_FORWARDING)
+		return decided(d, XB_ACT_PASS, XB_PASS_EGRESS_BLOCKED);
+	/* should_deliver(): br_skb_isolated() */
+	if ((in->flags & XB_PORT_ISOLATED) && (out->flags & XB_PORT_ISOLATED))
+		return decided(d, XB_ACT_PASS, XB_PASS_ISOLATED);
+
+	/* The kernel would refresh the source entry; record that the fast path saw it. */
+	if (src && (src->flags & XB_FDB_REFRESH)) {
+		__u64 now = bpf_ktime_get_ns();
+		if (now - src->seen_ns > XB_SEEN_GRANULARITY_NS)
+			src->seen_ns = now;
+	}
+
+	d->egress = egress;
+	return decided(d, XB_ACT_REDIRECT, XB_REDIRECT);
+}
+
+static __always_inline void count(struct xb_decision *d, __u64 bytes)
+{
+	__u32 slot = d->slot;
+	struct xb_stats *s = bpf_map_lookup_elem(&stats, &slot);
+
+	if (s) {
+		__u32 reason = d->reason;
+		if (reason < XB_REASON_COUNT)
+			s->packets[reason]++; /* per-CPU: no atomics needed */
+		if (reason == XB_REDIRECT)
+			s->redirect_bytes += bytes;
+	}
+	if (xb_trace) {
+		__u32 zero = 0;
+		bpf_map_update_elem(&trace, &zero, d, BPF_ANY);
+	}
+}
+
+SEC("xdp")
+int xbridge_xdp(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct xb_decision d;
+	int action = xb_decide(data, data_end, ctx->ingress_ifindex, &d);
+	int verdict = XDP_PASS;
+
+	if (action == XB_ACT_REDIRECT) {
+		/* Lower bits of flags are the return value when the key is missing (since 5.6). */
+		verdict = bpf_redirect_map(&tx_ports, d.egress, XDP_PASS);
+		if (verdict != XDP_REDIRECT) {
+			d.action = XB_ACT_PASS;
+			d.reason = XB_PASS_REDIRECT_FAILED;
+		}
+	} else if (action == XB_ACT_DROP) {
+		verdict = XDP_DROP;
+	}
+	count(&d, data_end - data);
+	return verdict;
+}

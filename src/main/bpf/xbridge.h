@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Every map key and value of the xbridge datapath, in one place.
+ * Java mirrors these layouts in dev.xbridge.bridge.Maps; a test compares the
+ * two against this object's BTF, so a field added here without Java fails CI.
+ */
+#ifndef XBRIDGE_H
+#define XBRIDGE_H
+
+#include <linux/types.h>
+
+/* Slot 0 of the stats map counts frames from interfaces that are not ports. */
+#define XB_MAX_PORTS 1024
+
+/* Bridge port STP states, as in include/uapi/linux/if_bridge.h BR_STATE_*. */
+#define XB_STATE_DISABLED   0
+#define XB_STATE_LISTENING  1
+#define XB_STATE_LEARNING   2
+#define XB_STATE_FORWARDING 3
+#define XB_STATE_BLOCKING   4
+
+/* struct xb_port.flags */
+#define XB_PORT_LEARNING (1 << 0) /* BR_LEARNING: the kernel learns from this port */
+#define XB_PORT_ISOLATED (1 << 1) /* BR_ISOLATED */
+#define XB_PORT_KERNEL   (1 << 2) /* step aside: every frame from this port goes to the kernel */
+#define XB_PORT_EGRESS   (1 << 3) /* a redirect target: in tx_ports and able to receive redirected frames */
+
+/* ports: ifindex -> port. One entry per bridge port xbridge knows. */
+struct xb_port {
+	__u32 bridge;  /* the bridge's ifindex */
+	__u32 slot;    /* index into the stats map, 1..XB_MAX_PORTS-1 */
+	__u16 flags;   /* XB_PORT_* */
+	__u8 state;    /* XB_STATE_* */
+	__u8 pad;
+};
+
+/* fdb: (bridge, vid, mac) -> entry. vid is 0 on bridges without VLAN filtering. */
+struct xb_fdb_key {
+	__u32 bridge;
+	__u16 vid;
+	__u8 mac[6];
+};
+
+/* struct xb_fdb_val.flags */
+#define XB_FDB_LOCAL   (1 << 0) /* permanent/local: the frame is for the host */
+#define XB_FDB_REFRESH (1 << 1) /* dynamic: the daemon keeps it from aging while it is fast-pathed */
+
+struct xb_fdb_val {
+	__u32 port;     /* ifindex of the port the MAC is behind; 0 for the bridge itself */
+	__u16 flags;    /* XB_FDB_* */
+	__u16 pad;
+	__u64 seen_ns;  /* bpf_ktime_get_ns() when the fast path last forwarded a frame from this MAC */
+};
+
+/* Why a frame got its verdict. Every return path of the program counts one. */
+enum xb_reason {
+	XB_REDIRECT = 0,          /* fast path: forwarded port to port */
+	XB_PASS_NOT_PORT,         /* ingress is not a known bridge port */
+	XB_PASS_MALFORMED,        /* shorter than an Ethernet header */
+	XB_PASS_SRC_INVALID,      /* multicast or zero source MAC: the kernel drops it */
+	XB_PASS_LINK_LOCAL,       /* 01:80:c2:00:00:0x, STP and other control protocols */
+	XB_PASS_PORT_KERNEL,      /* the port steps aside (state xbridge does not mirror) */
+	XB_PASS_NOT_FORWARDING,   /* ingress port is not in the forwarding state */
+	XB_PASS_VLAN,             /* 802.1Q / 802.1ad tagged */
+	XB_PASS_BROADCAST,
+	XB_PASS_MULTICAST,
+	XB_PASS_SRC_UNKNOWN,      /* the kernel must learn the source */
+	XB_PASS_SRC_MOVED,        /* source known behind another port, or local: the kernel decides */
+	XB_PASS_DST_UNKNOWN,      /* unknown unicast: the kernel floods */
+	XB_PASS_DST_LOCAL,        /* for the host */
+	XB_PASS_SAME_PORT,        /* destination behind the ingress port: hairpin is the kernel's */
+	XB_PASS_EGRESS_UNAVAILABLE, /* egress port cannot take redirected frames */
+	XB_PASS_EGRESS_BLOCKED,   /* egress port is not forwarding */
+	XB_PASS_ISOLATED,         /* isolated to isolated: the kernel drops it */
+	XB_PASS_REDIRECT_FAILED,  /* the devmap had no entry for the egress port */
+	XB_DROP,                  /* reserved for rules mirrored as drops */
+	XB_REASON_COUNT,
+};
+
+/* stats: per-CPU array indexed by port slot. */
+struct xb_stats {
+	__u64 packets[XB_REASON_COUNT];
+	__u64 redirect_bytes;
+};
+
+/* Decision actions */
+#define XB_ACT_PASS     0
+#define XB_ACT_REDIRECT 1
+#define XB_ACT_DROP     2
+
+/* trace: the last decision, written only when the xb_trace constant is set at load (tests). */
+struct xb_decision {
+	__u32 action;   /* XB_ACT_* */
+	__u32 reason;   /* enum xb_reason */
+	__u32 egress;   /* ifindex, for XB_ACT_REDIRECT */
+	__u32 slot;     /* the ingress port's stats slot */
+};
+
+#endif
