@@ -1,0 +1,163 @@
+package dev.xbridge.bridge;
+
+import dev.xbridge.bpf.BpfLink;
+import dev.xbridge.bpf.BpfMap;
+import dev.xbridge.bpf.BpfObject;
+import dev.xbridge.bpf.BpfProgram;
+import dev.xbridge.bpf.Codec;
+import dev.xbridge.bpf.PerCpuMap;
+import dev.xbridge.bpf.TypedMap;
+import dev.xbridge.bpf.UpdateFlag;
+import dev.xbridge.bpf.XdpMode;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The loaded datapath object (src/main/bpf/xbridge.bpf.c, embedded in the
+ * jar) and typed access to its maps. One instance serves every bridge in the
+ * namespace: the maps are keyed by bridge where it matters.
+ */
+public final class Datapath implements AutoCloseable {
+    public static final String OBJECT_RESOURCE = "/bpf/xbridge.bpf.o";
+    public static final int MAX_PORTS = 1024;
+    public static final int DEFAULT_FDB_MAX = 65536;
+
+    /** A u32 ifindex, as the devmap's key and value. */
+    static final Codec<Integer> U32 = new Codec<>() {
+        @Override
+        public int size() {
+            return 4;
+        }
+
+        @Override
+        public void write(MemorySegment s, Integer v) {
+            s.set(ValueLayout.JAVA_INT_UNALIGNED, 0, v);
+        }
+
+        @Override
+        public Integer read(MemorySegment s) {
+            return s.get(ValueLayout.JAVA_INT_UNALIGNED, 0);
+        }
+    };
+
+    private final BpfObject object;
+    private final BpfProgram xdp;
+    private final TypedMap<Integer, PortRecord> ports;
+    private final TypedMap<FdbKey, FdbValue> fdb;
+    private final TypedMap<Integer, Integer> txPorts;
+    private final PerCpuMap<Integer, PortStats> stats;
+    private final TypedMap<Integer, Decision> trace;
+    private final int fdbMax;
+
+    private Datapath(BpfObject object, int fdbMax) {
+        this.object = object;
+        this.fdbMax = fdbMax;
+        this.xdp = object.program("xbridge_xdp");
+        this.ports = new TypedMap<>(object.map("ports"), U32, PortRecord.CODEC);
+        this.fdb = new TypedMap<>(object.map("fdb"), FdbKey.CODEC, FdbValue.CODEC);
+        this.txPorts = new TypedMap<>(object.map("tx_ports"), U32, U32);
+        this.stats = new PerCpuMap<>(object.map("stats"), U32, PortStats.CODEC);
+        this.trace = new TypedMap<>(object.map("trace"), U32, Decision.CODEC);
+    }
+
+    /**
+     * Opens and loads the datapath.
+     *
+     * @param fdbMax capacity of the FDB map (entries across all bridges)
+     * @param trace record every decision in the trace map (tests); costs a map write per frame
+     */
+    public static Datapath load(int fdbMax, boolean trace) {
+        BpfObject object = BpfObject.openResource(OBJECT_RESOURCE);
+        try {
+            object.setMaxEntries("fdb", fdbMax);
+            if (trace) {
+                object.setConstant("xb_trace", 1);
+            }
+            object.load();
+            return new Datapath(object, fdbMax);
+        } catch (RuntimeException e) {
+            object.close();
+            throw e;
+        }
+    }
+
+    public BpfProgram xdpProgram() {
+        return xdp;
+    }
+
+    public BpfObject object() {
+        return object;
+    }
+
+    public int fdbMax() {
+        return fdbMax;
+    }
+
+    public BpfLink attachXdp(int ifindex) {
+        return xdp.attachXdp(ifindex, XdpMode.NATIVE);
+    }
+
+    public void putPort(int ifindex, PortRecord port) {
+        ports.put(ifindex, port);
+    }
+
+    public Optional<PortRecord> port(int ifindex) {
+        return ports.get(ifindex);
+    }
+
+    public void removePort(int ifindex) {
+        ports.remove(ifindex);
+    }
+
+    /** Makes {@code ifindex} a redirect target. */
+    public void putTxPort(int ifindex) {
+        txPorts.put(ifindex, ifindex);
+    }
+
+    public void removeTxPort(int ifindex) {
+        txPorts.remove(ifindex);
+    }
+
+    public void putFdb(FdbKey key, FdbValue value) {
+        fdb.put(key, value, UpdateFlag.ANY);
+    }
+
+    public Optional<FdbValue> fdb(FdbKey key) {
+        return fdb.get(key);
+    }
+
+    public boolean removeFdb(FdbKey key) {
+        return fdb.remove(key);
+    }
+
+    /** Every FDB entry in the map; keys deleted during the walk may be missing. */
+    public Map<FdbKey, FdbValue> fdbEntries() {
+        return fdb.entries();
+    }
+
+    /** The sum over CPUs of one slot's counters. */
+    public PortStats stats(int slot) {
+        return PortStats.sum(stats.get(slot));
+    }
+
+    /** Zeroes a slot before it is given to a new port, so counts start at 0. */
+    public void resetStats(int slot) {
+        stats.putAll(slot, PortStats.zero());
+    }
+
+    /** The last decision, when loaded with {@code trace}. */
+    public Decision lastDecision() {
+        return trace.get(0).orElseThrow();
+    }
+
+    public BpfMap rawMap(String name) {
+        return object.map(name);
+    }
+
+    @Override
+    public void close() {
+        object.close();
+    }
+}

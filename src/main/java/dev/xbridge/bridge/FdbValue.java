@@ -1,0 +1,58 @@
+package dev.xbridge.bridge;
+
+import dev.xbridge.bpf.Codec;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * {@code struct xb_fdb_val}. {@code seenNanos} is written by the datapath
+ * (bpf_ktime_get_ns, CLOCK_MONOTONIC, the clock of System.nanoTime) when it
+ * forwards a frame from this MAC.
+ */
+public record FdbValue(int port, int flags, long seenNanos) {
+    public static final int PORT_OFFSET = 0;
+    public static final int FLAGS_OFFSET = 4;
+    public static final int SEEN_OFFSET = 8;
+    public static final int SIZE = 16;
+
+    /** XB_FDB_LOCAL: the MAC belongs to the host. */
+    public static final int LOCAL = 1;
+    /** XB_FDB_REFRESH: dynamic, so the daemon refreshes it while the fast path uses it. */
+    public static final int REFRESH = 1 << 1;
+
+    public boolean isLocal() {
+        return (flags & LOCAL) != 0;
+    }
+
+    public boolean refreshes() {
+        return (flags & REFRESH) != 0;
+    }
+
+    /** Same forwarding meaning, ignoring the datapath-owned seen time. */
+    public boolean sameAs(FdbValue other) {
+        return other != null && port == other.port && flags == other.flags;
+    }
+
+    public static final Codec<FdbValue> CODEC = new Codec<>() {
+        @Override
+        public int size() {
+            return SIZE;
+        }
+
+        @Override
+        public void write(MemorySegment s, FdbValue v) {
+            s.set(ValueLayout.JAVA_INT_UNALIGNED, PORT_OFFSET, v.port);
+            s.set(ValueLayout.JAVA_SHORT_UNALIGNED, FLAGS_OFFSET, (short) v.flags);
+            s.set(ValueLayout.JAVA_SHORT_UNALIGNED, FLAGS_OFFSET + 2, (short) 0);
+            s.set(ValueLayout.JAVA_LONG_UNALIGNED, SEEN_OFFSET, v.seenNanos);
+        }
+
+        @Override
+        public FdbValue read(MemorySegment s) {
+            return new FdbValue(
+                    s.get(ValueLayout.JAVA_INT_UNALIGNED, PORT_OFFSET),
+                    Short.toUnsignedInt(s.get(ValueLayout.JAVA_SHORT_UNALIGNED, FLAGS_OFFSET)),
+                    s.get(ValueLayout.JAVA_LONG_UNALIGNED, SEEN_OFFSET));
+        }
+    };
+}

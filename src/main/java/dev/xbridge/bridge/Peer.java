@@ -1,0 +1,50 @@
+package dev.xbridge.bridge;
+
+/**
+ * What xbridge knows of a veth port's peer: the device at the other end,
+ * usually inside a container's or VM's network namespace.
+ *
+ * @param found whether the peer could be reached (its namespace located)
+ * @param namespace where it lives: a path such as /run/netns/a, or "" for this namespace
+ * @param name its name inside that namespace
+ * @param txChecksum tx-checksumming (NETIF_F_CSUM_MASK)
+ * @param tso tcp-segmentation-offload (NETIF_F_ALL_TSO)
+ * @param gso generic-segmentation-offload
+ * @param gro generic-receive-offload: a veth takes XDP-redirected frames only when its peer runs NAPI, which GRO enables
+ * @param problem why it was not found, when {@code found} is false
+ */
+public record Peer(boolean found, String namespace, String name, boolean txChecksum, boolean tso, boolean gso,
+        boolean gro, String problem) {
+
+    public static Peer missing(String problem) {
+        return new Peer(false, "", "", false, false, false, false, problem);
+    }
+
+    /**
+     * Frames the peer sends arrive finished only with these off: with tx
+     * checksum offload the checksum is left to be done (CHECKSUM_PARTIAL),
+     * which an XDP redirect loses; GSO frames larger than a page are dropped
+     * by an XDP program without xdp.frags (PLATFORM.md, measured).
+     */
+    public boolean sendsFinishedFrames() {
+        return !txChecksum && !tso && !gso;
+    }
+
+    public String offloadsOn() {
+        StringBuilder sb = new StringBuilder();
+        if (txChecksum) {
+            sb.append("tx-checksumming ");
+        }
+        if (tso) {
+            sb.append("tso ");
+        }
+        if (gso) {
+            sb.append("gso ");
+        }
+        return sb.toString().trim().replace(' ', ',');
+    }
+
+    public String where() {
+        return namespace.isEmpty() ? name : name + " in " + namespace;
+    }
+}

@@ -1,0 +1,44 @@
+package dev.xbridge.bridge;
+
+import dev.xbridge.bpf.Codec;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/** {@code struct xb_port}: the value of the ports map, keyed by ifindex. */
+public record PortRecord(int bridge, int slot, int flags, int state) {
+    public static final int BRIDGE_OFFSET = 0;
+    public static final int SLOT_OFFSET = 4;
+    public static final int FLAGS_OFFSET = 8;
+    public static final int STATE_OFFSET = 10;
+    public static final int SIZE = 12;
+
+    public static final int LEARNING = 1;
+    public static final int ISOLATED = 1 << 1;
+    public static final int KERNEL = 1 << 2;
+    public static final int EGRESS = 1 << 3;
+
+    public static final Codec<PortRecord> CODEC = new Codec<>() {
+        @Override
+        public int size() {
+            return SIZE;
+        }
+
+        @Override
+        public void write(MemorySegment s, PortRecord p) {
+            s.set(ValueLayout.JAVA_INT_UNALIGNED, BRIDGE_OFFSET, p.bridge);
+            s.set(ValueLayout.JAVA_INT_UNALIGNED, SLOT_OFFSET, p.slot);
+            s.set(ValueLayout.JAVA_SHORT_UNALIGNED, FLAGS_OFFSET, (short) p.flags);
+            s.set(ValueLayout.JAVA_BYTE, STATE_OFFSET, (byte) p.state);
+            s.set(ValueLayout.JAVA_BYTE, STATE_OFFSET + 1, (byte) 0);
+        }
+
+        @Override
+        public PortRecord read(MemorySegment s) {
+            return new PortRecord(
+                    s.get(ValueLayout.JAVA_INT_UNALIGNED, BRIDGE_OFFSET),
+                    s.get(ValueLayout.JAVA_INT_UNALIGNED, SLOT_OFFSET),
+                    Short.toUnsignedInt(s.get(ValueLayout.JAVA_SHORT_UNALIGNED, FLAGS_OFFSET)),
+                    Byte.toUnsignedInt(s.get(ValueLayout.JAVA_BYTE, STATE_OFFSET)));
+        }
+    };
+}

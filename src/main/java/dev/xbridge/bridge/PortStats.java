@@ -1,0 +1,87 @@
+package dev.xbridge.bridge;
+
+import dev.xbridge.bpf.Codec;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+
+/** {@code struct xb_stats}: one CPU's counters for one port slot, or their sum. */
+public record PortStats(long[] packets, long redirectBytes) {
+    public static final int PACKETS_OFFSET = 0;
+    public static final int REDIRECT_BYTES_OFFSET = 8 * Reason.values().length;
+    public static final int SIZE = REDIRECT_BYTES_OFFSET + 8;
+
+    public static PortStats zero() {
+        return new PortStats(new long[Reason.values().length], 0);
+    }
+
+    public long packets(Reason r) {
+        return packets[r.ordinal()];
+    }
+
+    /** Frames the fast path forwarded. */
+    public long fastPackets() {
+        return packets(Reason.REDIRECT);
+    }
+
+    /** Frames handed to the kernel bridge. */
+    public long slowPackets() {
+        long sum = 0;
+        for (Reason r : Reason.values()) {
+            if (r.isPass()) {
+                sum += packets(r);
+            }
+        }
+        return sum;
+    }
+
+    public long droppedPackets() {
+        return packets(Reason.DROP);
+    }
+
+    public Map<Reason, Long> byReason() {
+        Map<Reason, Long> m = new EnumMap<>(Reason.class);
+        for (Reason r : Reason.values()) {
+            m.put(r, packets(r));
+        }
+        return m;
+    }
+
+    public static PortStats sum(List<PortStats> perCpu) {
+        long[] total = new long[Reason.values().length];
+        long bytes = 0;
+        for (PortStats s : perCpu) {
+            for (int i = 0; i < total.length; i++) {
+                total[i] += s.packets[i];
+            }
+            bytes += s.redirectBytes;
+        }
+        return new PortStats(total, bytes);
+    }
+
+    public static final Codec<PortStats> CODEC = new Codec<>() {
+        @Override
+        public int size() {
+            return SIZE;
+        }
+
+        @Override
+        public void write(MemorySegment s, PortStats v) {
+            for (int i = 0; i < v.packets.length; i++) {
+                s.set(ValueLayout.JAVA_LONG_UNALIGNED, PACKETS_OFFSET + 8L * i, v.packets[i]);
+            }
+            s.set(ValueLayout.JAVA_LONG_UNALIGNED, REDIRECT_BYTES_OFFSET, v.redirectBytes);
+        }
+
+        @Override
+        public PortStats read(MemorySegment s) {
+            long[] p = new long[Reason.values().length];
+            for (int i = 0; i < p.length; i++) {
+                p[i] = s.get(ValueLayout.JAVA_LONG_UNALIGNED, PACKETS_OFFSET + 8L * i);
+            }
+            return new PortStats(p, s.get(ValueLayout.JAVA_LONG_UNALIGNED, REDIRECT_BYTES_OFFSET));
+        }
+    };
+}

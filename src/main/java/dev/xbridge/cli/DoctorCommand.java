@@ -1,0 +1,149 @@
+package dev.xbridge.cli;
+
+import dev.xbridge.bpf.LibBpf;
+import dev.xbridge.bridge.Datapath;
+import dev.xbridge.daemon.Privileges;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code xbridge doctor}: can xbridge run here, and if not, what to do. */
+@Command(name = "doctor", mixinStandardHelpOptions = true,
+        description = "Check kernel, BTF, bpffs, capabilities, libbpf and the JDK; say what to do about each failure.")
+final class DoctorCommand implements Callable<Integer> {
+    @Option(names = "--json", description = "Print JSON.")
+    boolean json;
+
+    /** One check. {@code fix} says what to do when the result is not OK. */
+    record Check(String name, Result result, String detail, String fix) {}
+
+    enum Result { OK, WARN, FAIL }
+
+    @Override
+    public Integer call() throws Exception {
+        List<Check> checks = run();
+        if (json) {
+            System.out.println(StatusCommand.JSON.writeValueAsString(checks));
+        } else {
+            Table t = new Table("CHECK", "RESULT", "DETAIL");
+            for (Check c : checks) {
+                t.row(c.name(), c.result(), c.detail() + (c.result() == Result.OK ? "" : "; " + c.fix()));
+            }
+            System.out.print(t);
+        }
+        return checks.stream().anyMatch(c -> c.result() == Result.FAIL) ? 1 : 0;
+    }
+
+    static List<Check> run() {
+        List<Check> out = new ArrayList<>();
+        out.add(kernel());
+        out.add(exists("BTF", Path.of("/sys/kernel/btf/vmlinux"), "kernel BTF at /sys/kernel/btf/vmlinux",
+                "a kernel built with CONFIG_DEBUG_INFO_BTF=y is needed (Debian's stock kernels have it)", Result.WARN));
+        out.add(bpffs());
+        out.add(exists("bridge", Path.of("/sys/module/bridge"), "bridge support",
+                "could not confirm bridge support: modprobe bridge", Result.WARN, Path.of("/proc/sys/net/bridge")));
+        List<String> missing = Privileges.missingForRun(Privileges.effective());
+        out.add(missing.isEmpty()
+                ? new Check("capabilities", Result.OK, "CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN present", "")
+                : new Check("capabilities", Result.FAIL, "missing " + String.join(", ", missing),
+                        "run as root: sudo ./xbridge run"));
+        out.add(libbpf());
+        int jdk = Runtime.version().feature();
+        out.add(jdk >= 25
+                ? new Check("jdk", Result.OK, "Java " + Runtime.version(), "")
+                : new Check("jdk", Result.FAIL, "Java " + Runtime.version(),
+                        "install Temurin 25 and set JAVA_HOME (the FFM API xbridge uses is final in 22+)"));
+        if (missing.isEmpty()) {
+            out.add(datapath());
+        }
+        out.add(netfilter());
+        return out;
+    }
+
+    private static Check kernel() {
+        String release = read(Path.of("/proc/sys/kernel/osrelease")).trim();
+        String[] parts = release.split("[.-]");
+        int major = parseInt(parts, 0);
+        int minor = parseInt(parts, 1);
+        // BPF_LINK_TYPE_XDP (XDP through a bpf_link) arrived in 5.9.
+        if (major > 5 || (major == 5 && minor >= 9)) {
+            return new Check("kernel", Result.OK, "Linux " + release, "");
+        }
+        return new Check("kernel", Result.FAIL, "Linux " + release, "xbridge needs Linux 5.9 or later (XDP bpf_link)");
+    }
+
+    private static Check bpffs() {
+        String mounts = read(Path.of("/proc/mounts"));
+        for (String line : mounts.split("\n")) {
+            String[] f = line.split(" ");
+            if (f.length > 2 && f[1].equals("/sys/fs/bpf") && f[2].equals("bpf")) {
+                return new Check("bpffs", Result.OK, "mounted at /sys/fs/bpf", "");
+            }
+        }
+        return new Check("bpffs", Result.WARN, "not mounted at /sys/fs/bpf",
+                "mount it for pinning: mount -t bpf bpf /sys/fs/bpf");
+    }
+
+    private static Check libbpf() {
+        try {
+            return new Check("libbpf", Result.OK, "libbpf " + LibBpf.version(), "");
+        } catch (Throwable t) {
+            return new Check("libbpf", Result.FAIL, "cannot load libbpf.so.1: " + Main.message(t),
+                    "install it: apt-get install libbpf1");
+        }
+    }
+
+    private static Check datapath() {
+        try (Datapath d = Datapath.load(1024, false)) {
+            return new Check("datapath", Result.OK, "the verifier accepts the XDP program (" + Datapath.OBJECT_RESOURCE + ")", "");
+        } catch (Throwable t) {
+            return new Check("datapath", Result.FAIL, "load failed: " + Main.message(t),
+                    "report it with the kernel version; xbridge cannot run on this kernel");
+        }
+    }
+
+    private static Check netfilter() {
+        List<String> on = new ArrayList<>();
+        for (String family : List.of("iptables", "ip6tables", "arptables")) {
+            if (read(Path.of("/proc/sys/net/bridge/bridge-nf-call-" + family)).trim().equals("1")) {
+                on.add(family);
+            }
+        }
+        if (on.isEmpty()) {
+            return new Check("netfilter", Result.OK, "bridged traffic bypasses netfilter (bridge-nf-call-* off)", "");
+        }
+        return new Check("netfilter", Result.WARN, "bridge-nf-call-" + String.join("/", on) + " is on",
+                "fast-pathed frames skip netfilter: xbridge does not yet step aside when rules exist;"
+                        + " do not run it where bridged traffic must be filtered");
+    }
+
+    /** OK when {@code path} or any of {@code alternatives} exists. */
+    private static Check exists(String name, Path path, String what, String fix, Result ifMissing, Path... alternatives) {
+        boolean ok = Files.exists(path);
+        for (Path p : alternatives) {
+            ok |= Files.exists(p);
+        }
+        return ok ? new Check(name, Result.OK, what + " present", "") : new Check(name, ifMissing, what + " missing", fix);
+    }
+
+    private static String read(Path p) {
+        try {
+            return Files.readString(p);
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    private static int parseInt(String[] parts, int i) {
+        try {
+            return Integer.parseInt(parts[i]);
+        } catch (RuntimeException e) {
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,81 @@
+package dev.xbridge.cli;
+
+import dev.xbridge.daemon.ControlClient;
+import dev.xbridge.daemon.Daemon;
+import dev.xbridge.daemon.Options;
+import dev.xbridge.daemon.Privileges;
+import dev.xbridge.daemon.Status;
+import java.nio.file.Path;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code xbridge run}: the daemon, in the foreground, until SIGTERM or SIGINT. */
+@Command(name = "run", mixinStandardHelpOptions = true,
+        description = "Accelerate the bridges of this network namespace until stopped (SIGTERM, SIGINT).")
+final class RunCommand implements Callable<Integer> {
+    @Option(names = "--bridge", paramLabel = "NAME", description = "Accelerate only this bridge (repeatable).")
+    List<String> bridges = List.of();
+
+    @Option(names = "--port", paramLabel = "NAME", description = "Accelerate only this port (repeatable).")
+    List<String> ports = List.of();
+
+    @Option(names = "--fdb-max", defaultValue = "65536", description = "FDB map capacity (default: ${DEFAULT-VALUE}).")
+    int fdbMax;
+
+    @Option(names = "--reprobe-ms", defaultValue = "2000",
+            description = "How often veth peers' offloads are checked again, in ms (default: ${DEFAULT-VALUE}).")
+    long reprobeMillis;
+
+    @Option(names = "--socket", paramLabel = "PATH", description = "Control socket (default: /run/xbridge/netns-INODE.sock).")
+    Path socket;
+
+    @Option(names = {"-v", "--verbose"}, description = "Log every change.")
+    boolean verbose;
+
+    @Override
+    public Integer call() {
+        Logs.configure(verbose);
+        if (fdbMax < 1) {
+            throw new IllegalArgumentException("--fdb-max must be at least 1, got " + fdbMax);
+        }
+        Privileges.requireForRun();
+        Options options = new Options(new LinkedHashSet<>(bridges), new LinkedHashSet<>(ports), fdbMax,
+                reprobeMillis, socket != null ? socket : ControlClient.defaultSocket());
+        AtomicBoolean stop = new AtomicBoolean();
+        CountDownLatch stopped = new CountDownLatch(1);
+        // SIGTERM and SIGINT run shutdown hooks: ask the loop to stop, then wait for its cleanup.
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            stop.set(true);
+            try {
+                stopped.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "xbridge-shutdown"));
+        boolean started = false;
+        try (Daemon daemon = new Daemon(options)) {
+            daemon.start();
+            started = true;
+            Status s = daemon.status();
+            long ports = s.bridges().stream().mapToLong(b -> b.ports().size()).sum();
+            long accelerated = s.bridges().stream().flatMap(b -> b.ports().stream()).filter(Status.PortStatus::accelerated).count();
+            System.out.println("xbridge: ready: " + s.bridges().size() + " bridge(s), " + ports + " port(s), "
+                    + accelerated + " accelerated; control socket " + options.socket());
+            System.out.flush();
+            daemon.run(stop);
+        } finally {
+            if (started) {
+                System.out.println("xbridge: stopped; programs detached, peers restored");
+                System.out.flush();
+            }
+            stopped.countDown();
+        }
+        return 0;
+    }
+}

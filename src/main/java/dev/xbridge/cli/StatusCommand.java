@@ -1,0 +1,73 @@
+package dev.xbridge.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.xbridge.daemon.ControlClient;
+import dev.xbridge.daemon.Status;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code xbridge status}: bridges, ports, hooks and counters of the running daemon. */
+@Command(name = "status", mixinStandardHelpOptions = true,
+        description = "Show bridges, ports, hook and mode, fast/slow path counters, and why a port is not accelerated.")
+final class StatusCommand implements Callable<Integer> {
+    static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    @Option(names = "--json", description = "Print JSON.")
+    boolean json;
+
+    @Option(names = "--bridge", paramLabel = "NAME", description = "Only this bridge.")
+    String bridge;
+
+    @Option(names = "--socket", paramLabel = "PATH", description = "Control socket of the daemon.")
+    Path socket;
+
+    @Override
+    public Integer call() throws Exception {
+        Status status = new ControlClient(socket != null ? socket : ControlClient.defaultSocket()).status();
+        if (bridge != null) {
+            List<Status.BridgeStatus> only = status.bridges().stream().filter(b -> b.name().equals(bridge)).toList();
+            if (only.isEmpty()) {
+                throw new IllegalArgumentException("no bridge named '" + bridge + "'; bridges: "
+                        + status.bridges().stream().map(Status.BridgeStatus::name).collect(Collectors.joining(", ")));
+            }
+            status = new Status(status.pid(), status.started(), status.events(), status.resyncs(),
+                    status.agingRefreshes(), status.fdbWriteFailures(), only);
+        }
+        if (json) {
+            System.out.println(JSON.writeValueAsString(status));
+            return 0;
+        }
+        System.out.println("xbridge daemon pid " + status.pid() + ", up since " + status.started() + "; "
+                + status.events() + " kernel events, " + status.resyncs() + " resyncs, "
+                + status.agingRefreshes() + " aging refreshes");
+        for (Status.BridgeStatus b : status.bridges()) {
+            System.out.println();
+            System.out.println("bridge " + b.name() + (b.up() ? " (up" : " (down") + ", ageing " + b.ageingSeconds() + " s)");
+            Table t = new Table("PORT", "STATE", "HOOK", "MODE", "FAST", "SLOW", "DROP", "EGRESS", "NOTE");
+            for (Status.PortStatus p : b.ports()) {
+                t.row(p.name(), p.state(), p.hook(), p.mode().isEmpty() ? "-" : p.mode(), p.fastPackets(),
+                        p.slowPackets(), p.droppedPackets(), p.egress() ? "yes" : "no",
+                        p.reason() != null ? p.reason() : "accelerated");
+            }
+            System.out.print(t.toString().indent(2));
+            for (Status.PortStatus p : b.ports()) {
+                if (!p.passed().isEmpty()) {
+                    System.out.println("  " + p.name() + " slow path: " + format(p.passed()));
+                }
+            }
+        }
+        return 0;
+    }
+
+    private static String format(Map<String, Long> passed) {
+        return passed.entrySet().stream()
+                .map(e -> e.getKey().replaceFirst("^pass_", "") + "=" + e.getValue())
+                .collect(Collectors.joining(" "));
+    }
+}

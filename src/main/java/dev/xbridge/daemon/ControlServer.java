@@ -1,0 +1,130 @@
+package dev.xbridge.daemon;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.xbridge.bridge.Bridge;
+import dev.xbridge.bridge.FdbKey;
+import dev.xbridge.bridge.FdbValue;
+import dev.xbridge.bridge.KernelState;
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.logging.Logger;
+
+/**
+ * The daemon's control socket: a Unix socket that answers one request per
+ * connection ({@code status} or {@code fdb}, one line) with one JSON
+ * document. Only root may connect (mode 0600).
+ */
+public final class ControlServer implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(ControlServer.class.getName());
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    private final Path path;
+    private final ServerSocketChannel server;
+    private final Thread thread;
+    private final Daemon daemon;
+    private volatile boolean closed;
+
+    private ControlServer(Path path, ServerSocketChannel server, Daemon daemon) {
+        this.path = path;
+        this.server = server;
+        this.daemon = daemon;
+        this.thread = Thread.ofPlatform().daemon().name("xbridge-control").start(this::serve);
+    }
+
+    /** Binds {@code path}; a leftover socket of a dead daemon is replaced, a live one is an error. */
+    static ControlServer start(Path path, Daemon daemon) {
+        try {
+            Files.createDirectories(path.getParent());
+            if (Files.exists(path)) {
+                if (ControlClient.answers(path)) {
+                    throw new IllegalStateException("another xbridge daemon is running in this network namespace"
+                            + " (control socket " + path + " answers); stop it first");
+                }
+                Files.delete(path);
+            }
+            ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+            server.bind(UnixDomainSocketAddress.of(path));
+            Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-------"));
+            return new ControlServer(path, server, daemon);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot open control socket " + path + ": " + e.getMessage(), e);
+        }
+    }
+
+    private void serve() {
+        while (!closed) {
+            try (SocketChannel client = server.accept()) {
+                String request = readLine(client);
+                if (request.isEmpty()) {
+                    continue; // a liveness probe: connect and close
+                }
+                Object answer = switch (request) {
+                    case "status" -> daemon.status();
+                    case "fdb" -> fdb();
+                    default -> Map.of("error", "unknown request '" + request + "'; expected status or fdb");
+                };
+                client.write(ByteBuffer.wrap(JSON.writeValueAsBytes(answer)));
+            } catch (IOException | RuntimeException e) {
+                if (!closed) {
+                    LOG.warning("control request failed: " + e);
+                }
+            }
+        }
+    }
+
+    private List<FdbRow> fdb() {
+        KernelState state = daemon.reconciler().state();
+        long now = System.nanoTime();
+        List<FdbRow> rows = new ArrayList<>();
+        for (Map.Entry<FdbKey, FdbValue> e : daemon.datapath().fdbEntries().entrySet()) {
+            FdbKey k = e.getKey();
+            FdbValue v = e.getValue();
+            String bridge = state.bridge(k.bridge()).map(Bridge::name).orElse("#" + k.bridge());
+            String port = v.port() == 0 ? bridge : state.link(v.port()).map(l -> l.name()).orElse("#" + v.port());
+            String kind = v.isLocal() ? "local" : v.refreshes() ? "dynamic" : "static";
+            long seen = v.seenNanos() == 0 ? -1 : (now - v.seenNanos()) / 1_000_000;
+            rows.add(new FdbRow(bridge, k.mac().toString(), k.vid(), port, kind, seen));
+        }
+        rows.sort((a, b) -> (a.bridge() + a.mac()).compareTo(b.bridge() + b.mac()));
+        return rows;
+    }
+
+    private static String readLine(SocketChannel c) throws IOException {
+        ByteBuffer buf = ByteBuffer.allocate(256);
+        while (buf.hasRemaining()) {
+            if (c.read(buf) < 0) {
+                break;
+            }
+            if (buf.position() > 0 && buf.get(buf.position() - 1) == '\n') {
+                break;
+            }
+        }
+        return new String(buf.array(), 0, buf.position(), StandardCharsets.UTF_8).trim();
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        try {
+            server.close();
+        } catch (IOException e) {
+            LOG.fine("closing control socket: " + e);
+        }
+        try {
+            Files.deleteIfExists(path);
+        } catch (IOException e) {
+            LOG.warning("cannot remove control socket " + path + ": " + e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,262 @@
+package dev.xbridge.daemon;
+
+import dev.xbridge.bridge.Acceleration;
+import dev.xbridge.bridge.Bridge;
+import dev.xbridge.bridge.Datapath;
+import dev.xbridge.bridge.KernelState;
+import dev.xbridge.bridge.Reconciler;
+import dev.xbridge.bridge.VethPeers;
+import dev.xbridge.netlink.DumpInterruptedException;
+import dev.xbridge.netlink.RtEvent;
+import dev.xbridge.netlink.RtMonitor;
+import dev.xbridge.netlink.RtNetlink;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.logging.Logger;
+
+/**
+ * The event loop, in the shape of an agent: {@link #start()}, then
+ * {@link #doWork(Duration)} until stopped, then {@link #close()}. Tests can
+ * drive it step by step; {@link #run(AtomicBoolean)} loops it.
+ *
+ * <p>The monitor is subscribed before the first dump, so no change falls
+ * between the two. An overrun (ENOBUFS) or an interrupted dump
+ * (NLM_F_DUMP_INTR) leads to a full resync, never a silent gap.
+ */
+public final class Daemon implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(Daemon.class.getName());
+    private static final int DUMP_ATTEMPTS = 5;
+
+    private final Options options;
+    private final Instant started = Instant.now();
+    private RtNetlink rt;
+    private RtMonitor monitor;
+    private Datapath datapath;
+    private VethPeers peers;
+    private Reconciler reconciler;
+    private Aging aging;
+    private ControlServer control;
+    private long nextAging;
+    private long nextReprobe;
+    private long resyncs;
+    private long events;
+    private boolean pendingApply;
+    private KernelState pending;
+
+    public Daemon(Options options) {
+        this.options = options;
+    }
+
+    /** Loads the datapath, syncs with the kernel, attaches, and opens the control socket. */
+    public void start() {
+        rt = RtNetlink.open();
+        monitor = RtMonitor.open();
+        KernelState first = dumpLinks();
+        validateSelection(first);
+        datapath = Datapath.load(options.fdbMax(), false);
+        peers = new VethPeers(rt);
+        reconciler = new Reconciler(datapath, peers, new Acceleration(options.bridges(), options.ports()));
+        aging = new Aging(datapath, rt);
+        resync(first);
+        control = ControlServer.start(options.socket(), this);
+        long now = System.nanoTime();
+        nextAging = now + agingPeriodNanos();
+        nextReprobe = now + options.reprobeMillis() * 1_000_000;
+    }
+
+    /** Fails with the names that do exist when --bridge or --port names something absent. */
+    private void validateSelection(KernelState state) {
+        List<String> bridges = state.bridges().stream().map(Bridge::name).toList();
+        for (String b : options.bridges()) {
+            if (!bridges.contains(b)) {
+                throw new IllegalArgumentException("no bridge named '" + b + "' in this network namespace; bridges here: "
+                        + (bridges.isEmpty() ? "none" : String.join(", ", bridges)));
+            }
+        }
+        List<String> ports = state.ports().stream().map(p -> p.name()).toList();
+        for (String p : options.ports()) {
+            if (!ports.contains(p)) {
+                throw new IllegalArgumentException("no bridge port named '" + p + "' in this network namespace; ports here: "
+                        + (ports.isEmpty() ? "none" : String.join(", ", ports)));
+            }
+        }
+    }
+
+    /** Waits up to {@code timeout} for kernel events, applies them, and runs what is due. */
+    public void doWork(Duration timeout) {
+        long now = System.nanoTime();
+        long untilDue = Math.min(nextAging, nextReprobe) - now;
+        Duration wait = Duration.ofNanos(Math.max(0, Math.min(timeout.toNanos(), untilDue)));
+        List<RtEvent> batch = new ArrayList<>();
+        monitor.poll(wait, batch::add);
+        boolean overrun = false;
+        for (RtEvent e : batch) {
+            events++;
+            if (e instanceof RtEvent.Overrun) {
+                overrun = true;
+            }
+        }
+        if (overrun) {
+            LOG.warning("rtnetlink monitor overran (ENOBUFS): events were lost, resyncing everything");
+            resync(dumpLinks());
+        } else {
+            for (RtEvent e : batch) {
+                handle(e);
+            }
+            flushLinks();
+        }
+        now = System.nanoTime();
+        if (now - nextReprobe >= 0) {
+            reconciler.apply(reconciler.state(), true);
+            nextReprobe = now + options.reprobeMillis() * 1_000_000;
+        }
+        if (now - nextAging >= 0) {
+            aging.refresh();
+            nextAging = now + agingPeriodNanos();
+        }
+    }
+
+    private void handle(RtEvent e) {
+        switch (e) {
+            case RtEvent.LinkChanged c -> {
+                pending = current().withLink(c.link());
+                pendingApply = true;
+            }
+            case RtEvent.LinkDeleted d -> {
+                pending = current().withoutLink(d.link());
+                pendingApply = true;
+            }
+            case RtEvent.FdbChanged f -> {
+                flushLinks(); // an entry may name a port or bridge that just appeared
+                reconciler.fdbChanged(f.e());
+            }
+            case RtEvent.FdbDeleted f -> reconciler.fdbDeleted(f.e());
+            case RtEvent.Overrun o -> { }
+        }
+    }
+
+    private KernelState current() {
+        return pendingApply ? pending : reconciler.state();
+    }
+
+    /** Applies accumulated link changes once per batch rather than once per message. */
+    private void flushLinks() {
+        if (!pendingApply) {
+            return;
+        }
+        pendingApply = false;
+        boolean newBridge = reconciler.apply(pending, false);
+        pending = null;
+        if (newBridge) {
+            resyncFdb();
+        }
+    }
+
+    private void resync(KernelState links) {
+        resyncs++;
+        reconciler.apply(links, true);
+        resyncFdb();
+    }
+
+    private void resyncFdb() {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                int changes = reconciler.resyncFdb(rt.fdb());
+                LOG.fine(() -> "FDB resync: " + changes + " changes");
+                return;
+            } catch (DumpInterruptedException e) {
+                if (attempt == DUMP_ATTEMPTS) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    private KernelState dumpLinks() {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return KernelState.of(rt.links(), rt.bridgePorts());
+            } catch (DumpInterruptedException e) {
+                if (attempt == DUMP_ATTEMPTS) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    private long agingPeriodNanos() {
+        long shortest = reconciler.state().bridges().stream()
+                .mapToLong(Bridge::ageingCentis)
+                .filter(c -> c > 0)
+                .min()
+                .orElse(-1);
+        return Aging.periodMillis(shortest) * 1_000_000;
+    }
+
+    /** Loops until {@code stop} is set, then cleans up. */
+    public void run(AtomicBoolean stop) {
+        while (!stop.get()) {
+            doWork(Duration.ofMillis(200));
+        }
+    }
+
+    public Status status() {
+        return Status.of(this);
+    }
+
+    Reconciler reconciler() {
+        return reconciler;
+    }
+
+    Datapath datapath() {
+        return datapath;
+    }
+
+    Aging aging() {
+        return aging;
+    }
+
+    Instant started() {
+        return started;
+    }
+
+    long resyncs() {
+        return resyncs;
+    }
+
+    long events() {
+        return events;
+    }
+
+    /** Detaches every program, restores peers, closes the control socket. Idempotent. */
+    @Override
+    public void close() {
+        if (control != null) {
+            control.close();
+            control = null;
+        }
+        if (reconciler != null) {
+            reconciler.close();
+            reconciler = null;
+        }
+        if (peers != null) {
+            peers.close();
+            peers = null;
+        }
+        if (datapath != null) {
+            datapath.close();
+            datapath = null;
+        }
+        if (monitor != null) {
+            monitor.close();
+            monitor = null;
+        }
+        if (rt != null) {
+            rt.close();
+            rt = null;
+        }
+    }
+}

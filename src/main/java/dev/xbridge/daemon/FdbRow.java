@@ -1,0 +1,10 @@
+package dev.xbridge.daemon;
+
+/**
+ * One mirrored FDB entry as {@code xbridge fdb} shows it.
+ *
+ * @param port port name, or the bridge's name for entries of the bridge itself
+ * @param kind "local" (for the host), "dynamic" (refreshed while fast-pathed) or "static"
+ * @param seenMillisAgo when the fast path last forwarded a frame from this MAC, -1 if never
+ */
+public record FdbRow(String bridge, String mac, int vlan, String port, String kind, long seenMillisAgo) {}

@@ -1,0 +1,63 @@
+package dev.xbridge.daemon;
+
+import dev.xbridge.bridge.Bridge;
+import dev.xbridge.bridge.KernelState;
+import dev.xbridge.bridge.PortStats;
+import dev.xbridge.bridge.PortView;
+import dev.xbridge.bridge.Reason;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What {@code xbridge status} shows, as plain records so the same data
+ * serialises to JSON for {@code --json} and over the control socket.
+ */
+public record Status(long pid, String started, long events, long resyncs, long agingRefreshes,
+        long fdbWriteFailures, List<BridgeStatus> bridges) {
+
+    /** @param ageingSeconds the bridge's ageing_time */
+    public record BridgeStatus(String name, int index, boolean up, double ageingSeconds, List<PortStatus> ports) {}
+
+    /**
+     * @param hook "xdp" or "none"
+     * @param accelerated the fast path forwards frames arriving here
+     * @param egress the fast path may forward frames to here
+     * @param reason why the port is not (fully) accelerated, or null
+     * @param fastPackets frames forwarded by the fast path from this port
+     * @param slowPackets frames from this port handed to the kernel bridge
+     * @param passed slow-path frames by reason (non-zero reasons only)
+     */
+    public record PortStatus(String name, int index, String state, String hook, String mode, boolean accelerated,
+            boolean egress, String reason, long fastPackets, long fastBytes, long slowPackets, long droppedPackets,
+            Map<String, Long> passed, String peer, boolean peerGroChanged) {}
+
+    static Status of(Daemon d) {
+        KernelState state = d.reconciler().state();
+        List<PortView> views = d.reconciler().ports();
+        List<BridgeStatus> bridges = new ArrayList<>();
+        for (Bridge b : state.bridges()) {
+            List<PortStatus> ports = new ArrayList<>();
+            for (PortView v : views) {
+                if (v.bridgeIndex() != b.index()) {
+                    continue;
+                }
+                PortStats s = v.slot() > 0 && "xdp".equals(v.hook()) ? d.datapath().stats(v.slot()) : PortStats.zero();
+                Map<String, Long> passed = new LinkedHashMap<>();
+                for (Reason r : Reason.values()) {
+                    if (r.isPass() && s.packets(r) > 0) {
+                        passed.put(r.key(), s.packets(r));
+                    }
+                }
+                ports.add(new PortStatus(v.name(), v.index(), v.state().name().toLowerCase(java.util.Locale.ROOT),
+                        v.hook(), v.mode(), v.accelerated(), v.egress(), v.reason(), s.fastPackets(),
+                        s.redirectBytes(), s.slowPackets(), s.droppedPackets(), passed,
+                        v.peer() != null && v.peer().found() ? v.peer().where() : null, v.groChangedByUs()));
+            }
+            bridges.add(new BridgeStatus(b.name(), b.index(), b.isUp(), b.ageingCentis() / 100.0, ports));
+        }
+        return new Status(ProcessHandle.current().pid(), d.started().toString(), d.events(), d.resyncs(),
+                d.aging().refreshed(), d.reconciler().fdbWriteFailures(), bridges);
+    }
+}
