@@ -1,0 +1,295 @@
+package dev.xbridge.testbed;
+
+import dev.xbridge.sys.NetNamespace;
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.regex.Pattern;
+
+/**
+ * A named network namespace ({@code ip netns add}) that this JVM created and
+ * deletes again on {@link #close()}, with the processes started in it.
+ *
+ * <p>Names are {@code <prefix>-<6 random chars>}, so parallel runs and
+ * leftovers of a crashed run never collide; with a prefix of up to 8
+ * characters they fit in 15, like an interface name, and stay readable in
+ * {@code ip netns list}. Namespaces still open when the JVM exits are deleted
+ * by a shutdown hook.
+ */
+public final class Netns implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(Netns.class.getName());
+    private static final Pattern PREFIX = Pattern.compile("[a-zA-Z0-9_-]{1,40}");
+    private static final String ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
+    private static final SecureRandom RANDOM = new SecureRandom();
+    private static final Path RUN_NETNS = Path.of("/run/netns");
+
+    /** Every namespace not yet closed, for the shutdown hook. */
+    private static final Set<Netns> OPEN = ConcurrentHashMap.newKeySet();
+
+    static {
+        Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("xbridge-testbed-cleanup").unstarted(() -> {
+            for (Netns ns : List.copyOf(OPEN)) {
+                ns.close();
+            }
+        }));
+    }
+
+    private final String name;
+    private final List<Process> processes = new CopyOnWriteArrayList<>();
+    private final List<NetNamespace> entered = new CopyOnWriteArrayList<>();
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    private Netns(String name) {
+        this.name = name;
+    }
+
+    /** Creates {@code <prefix>-<6 random chars>}; the prefix is letters, digits, '-' and '_'. */
+    public static Netns create(String prefix) {
+        if (!PREFIX.matcher(prefix).matches()) {
+            throw new IllegalArgumentException("netns prefix must match " + PREFIX + ": '" + prefix + "'");
+        }
+        for (int attempt = 0; ; attempt++) {
+            String name = prefix + "-" + randomSuffix();
+            if (Files.exists(RUN_NETNS.resolve(name)) && attempt < 5) {
+                continue;
+            }
+            Netns ns = new Netns(name);
+            // `ip netns add` fails with "File exists" rather than reuse a name, so a name is never shared.
+            Command.runOk("ip", "netns", "add", name);
+            OPEN.add(ns);
+            try {
+                // Loopback is down in a new namespace; tools expect it up.
+                ns.ip("link", "set", "dev", "lo", "up");
+            } catch (RuntimeException e) {
+                ns.close();
+                throw e;
+            }
+            return ns;
+        }
+    }
+
+    private static String randomSuffix() {
+        StringBuilder sb = new StringBuilder(6);
+        for (int i = 0; i < 6; i++) {
+            sb.append(ALPHABET.charAt(RANDOM.nextInt(ALPHABET.length())));
+        }
+        return sb.toString();
+    }
+
+    public String name() {
+        return name;
+    }
+
+    /** The bind mount that keeps the namespace alive: {@code /run/netns/NAME}. */
+    public Path path() {
+        return RUN_NETNS.resolve(name);
+    }
+
+    /** Runs {@code argv} inside (via {@code ip netns exec}); it must exit 0. */
+    public Command.Result exec(String... argv) {
+        return Command.runOk(inside(argv));
+    }
+
+    /** Like {@link #exec(String...)} with a deadline other than {@link Command#DEFAULT_TIMEOUT}. */
+    public Command.Result exec(Duration timeout, String... argv) {
+        return Command.runOk(timeout, inside(argv));
+    }
+
+    /** Runs {@code argv} inside and returns how it ended, whatever its exit code. */
+    public Command.Result tryExec(String... argv) {
+        return Command.run(Command.DEFAULT_TIMEOUT, inside(argv));
+    }
+
+    /** Like {@link #tryExec(String...)} with a deadline. */
+    public Command.Result tryExec(Duration timeout, String... argv) {
+        return Command.run(timeout, inside(argv));
+    }
+
+    /**
+     * {@code ip -n NAME args...}, which must succeed. Cheaper than
+     * {@code exec("ip", ...)}: no mount namespace is set up.
+     */
+    public Command.Result ip(String... args) {
+        String[] argv = new String[args.length + 3];
+        argv[0] = "ip";
+        argv[1] = "-n";
+        argv[2] = name;
+        System.arraycopy(args, 0, argv, 3, args.length);
+        return Command.runOk(argv);
+    }
+
+    /**
+     * Starts {@code argv} inside, in the background (e.g. {@code iperf3 -s} or
+     * the daemon). stderr is merged into stdout, which the caller reads from
+     * {@link Process#getInputStream()} or, if it has much to say, sends to a
+     * file with {@link #start(Path, String...)}. {@link #close()} kills it.
+     */
+    public Process start(String... argv) {
+        return start(new ProcessBuilder(inside(argv)).redirectErrorStream(true));
+    }
+
+    /** Like {@link #start(String...)}, appending stdout and stderr to {@code log}. */
+    public Process start(Path log, String... argv) {
+        return start(new ProcessBuilder(inside(argv))
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())));
+    }
+
+    private Process start(ProcessBuilder pb) {
+        checkOpen();
+        try {
+            // `ip netns exec` execs the program (no fork), so the Process is the program itself.
+            Process p = pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+            processes.add(p);
+            return p;
+        } catch (IOException e) {
+            throw new CommandException(pb.command(), "cannot start: " + e.getMessage(), null, false, e);
+        }
+    }
+
+    /**
+     * A thread that entered this namespace, for FFM calls (netlink, bpf,
+     * ioctl) that act on the calling thread's namespace. Closed with this Netns
+     * if the caller has not closed it: a thread left inside would keep the
+     * namespace, and its veths, alive after {@code ip netns del}.
+     */
+    public NetNamespace enter() {
+        checkOpen();
+        NetNamespace ns = NetNamespace.enter(path());
+        entered.add(ns);
+        return ns;
+    }
+
+    private String[] inside(String... argv) {
+        if (argv.length == 0) {
+            throw new IllegalArgumentException("no command");
+        }
+        String[] full = new String[argv.length + 4];
+        full[0] = "ip";
+        full[1] = "netns";
+        full[2] = "exec";
+        full[3] = name;
+        System.arraycopy(argv, 0, full, 4, argv.length);
+        return full;
+    }
+
+    private void checkOpen() {
+        if (closed.get()) {
+            throw new IllegalStateException("netns " + name + " is closed");
+        }
+    }
+
+    public boolean isClosed() {
+        return closed.get();
+    }
+
+    /**
+     * Kills the processes started here and any other process still inside,
+     * then deletes the namespace. Idempotent; never throws: cleanup problems
+     * are logged, so that they do not hide the failure that led here.
+     */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            for (Process p : processes) {
+                Command.kill(p);
+            }
+            for (NetNamespace ns : entered) {
+                ns.close();
+            }
+            killStragglers();
+            Command.Result r = Command.run("ip", "netns", "del", name);
+            if (!r.ok() && Files.exists(path())) {
+                LOG.log(Level.WARNING, "cannot delete netns {0}: {1}", name, r.stderr().strip());
+            }
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "cleaning up netns " + name, e);
+        } finally {
+            OPEN.remove(this);
+        }
+    }
+
+    /**
+     * Processes that someone else started inside (e.g. with {@code iperf3 -D})
+     * would keep the namespace alive after {@code ip netns del}.
+     */
+    private void killStragglers() {
+        Command.Result pids = Command.run("ip", "netns", "pids", name);
+        if (!pids.ok()) {
+            return;
+        }
+        long self = ProcessHandle.current().pid();
+        List<ProcessHandle> alive = new ArrayList<>();
+        for (String line : pids.stdout().split("\\s+")) {
+            if (line.isBlank()) {
+                continue;
+            }
+            long pid = Long.parseLong(line.strip());
+            if (pid != self) {
+                ProcessHandle.of(pid).ifPresent(h -> {
+                    h.destroy();
+                    alive.add(h);
+                });
+            }
+        }
+        long end = System.nanoTime() + 1_000_000_000L;
+        while (alive.stream().anyMatch(h -> running(h.pid())) && System.nanoTime() < end) {
+            sleep(10);
+        }
+        alive.stream().filter(h -> running(h.pid())).forEach(ProcessHandle::destroyForcibly);
+    }
+
+    /**
+     * Whether {@code pid} still runs. A killed process that is not our child
+     * stays a zombie until its parent (often init) reaps it; it no longer
+     * holds the namespace, so it counts as gone.
+     */
+    static boolean running(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            // "pid (comm) S ...": comm may contain spaces and parentheses, so look after the last ')'.
+            char state = stat.charAt(stat.lastIndexOf(')') + 2);
+            return state != 'Z' && state != 'X';
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Names of the namespaces {@code ip netns list} shows, e.g. to check that nothing leaked. */
+    public static List<String> list() {
+        List<String> names = new ArrayList<>();
+        for (String line : Command.runOk("ip", "netns", "list").stdout().split("\n")) {
+            // "name (id: 3)" when the namespace has an id assigned.
+            String n = line.strip().split("\\s+", 2)[0];
+            if (!n.isEmpty()) {
+                names.add(n);
+            }
+        }
+        return names;
+    }
+
+    @Override
+    public String toString() {
+        return "netns " + name;
+    }
+}
