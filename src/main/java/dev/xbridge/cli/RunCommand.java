@@ -35,6 +35,10 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--socket", paramLabel = "PATH", description = "Control socket (default: /run/xbridge/netns-INODE.sock).")
     Path socket;
 
+    @Option(names = "--aging-refresh", negatable = true, defaultValue = "true", hidden = true,
+            description = "Refresh fast-pathed FDB entries in the kernel (off only to demonstrate why it is needed).")
+    boolean agingRefresh;
+
     @Option(names = {"-v", "--verbose"}, description = "Log every change.")
     boolean verbose;
 
@@ -46,7 +50,7 @@ final class RunCommand implements Callable<Integer> {
         }
         Privileges.requireForRun();
         Options options = new Options(new LinkedHashSet<>(bridges), new LinkedHashSet<>(ports), fdbMax,
-                reprobeMillis, socket != null ? socket : ControlClient.defaultSocket());
+                reprobeMillis, socket != null ? socket : ControlClient.defaultSocket(), agingRefresh);
         AtomicBoolean stop = new AtomicBoolean();
         CountDownLatch stopped = new CountDownLatch(1);
         // SIGTERM and SIGINT run shutdown hooks: ask the loop to stop, then wait for its cleanup.

@@ -114,7 +114,9 @@ public final class Daemon implements AutoCloseable {
             nextReprobe = now + options.reprobeMillis() * 1_000_000;
         }
         if (now - nextAging >= 0) {
-            aging.refresh();
+            if (options.agingRefresh()) {
+                aging.refresh();
+            }
             nextAging = now + agingPeriodNanos();
         }
     }

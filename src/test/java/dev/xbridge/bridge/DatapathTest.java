@@ -1,0 +1,396 @@
+package dev.xbridge.bridge;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.xbridge.bpf.BpfException;
+import dev.xbridge.bpf.RunOptions;
+import dev.xbridge.bpf.RunResult;
+import dev.xbridge.bpf.Xdp;
+import dev.xbridge.bpf.XdpMd;
+import dev.xbridge.netlink.MacAddress;
+import dev.xbridge.sys.NetNamespace;
+import dev.xbridge.testbed.Netns;
+import dev.xbridge.testing.Requires;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * Every verdict rule of the datapath, frame by frame, through BPF_PROG_RUN
+ * on the real program (loaded with the trace switch so the redirect target
+ * is observable). Runs in a fresh namespace because the kernel resolves the
+ * test context's ingress_ifindex and the devmap's targets there.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class DatapathTest {
+    static final int BRIDGE = 1000;
+    static final int OTHER_BRIDGE = 2000;
+    static final MacAddress A = MacAddress.parse("02:00:00:00:00:0a");
+    static final MacAddress B = MacAddress.parse("02:00:00:00:00:0b");
+    static final MacAddress C = MacAddress.parse("02:00:00:00:00:0c");
+    static final MacAddress HOST = MacAddress.parse("02:00:00:00:00:f0");
+    static final MacAddress UNKNOWN = MacAddress.parse("02:00:00:00:00:99");
+    static final MacAddress BROADCAST = MacAddress.parse("ff:ff:ff:ff:ff:ff");
+
+    Netns netns;
+    NetNamespace inside;
+    Datapath dp;
+    int p1;
+    int p2;
+    int p3;
+    int stranger;
+
+    @BeforeAll
+    void setUp() {
+        Requires.root();
+        netns = Netns.create("xbt-dp");
+        for (int i = 1; i <= 4; i++) {
+            netns.exec("ip", "link", "add", "name", "p" + i, "type", "veth", "peer", "name", "q" + i);
+            netns.exec("ip", "link", "set", "p" + i, "up");
+            netns.exec("ip", "link", "set", "q" + i, "up");
+        }
+        inside = netns.enter();
+        p1 = ifindex("p1");
+        p2 = ifindex("p2");
+        p3 = ifindex("p3");
+        stranger = ifindex("p4");
+        dp = inside.call(() -> Datapath.load(1024, true));
+    }
+
+    @AfterAll
+    void tearDown() {
+        if (dp != null) {
+            dp.close();
+        }
+        if (inside != null) {
+            inside.close();
+        }
+        if (netns != null) {
+            netns.close();
+        }
+    }
+
+    int ifindex(String name) {
+        return Integer.parseInt(netns.exec("cat", "/sys/class/net/" + name + "/ifindex").stdout().trim());
+    }
+
+    /** p1, p2 forwarding, learning, egress on BRIDGE; p3 on another bridge; A behind p1, B behind p2, C behind p3. */
+    @BeforeEach
+    void standardState() {
+        inside.run(() -> {
+            for (var k : dp.fdbEntries().keySet()) {
+                dp.removeFdb(k);
+            }
+            dp.putPort(p1, port(BRIDGE, 1, PortRecord.LEARNING | PortRecord.EGRESS, 3));
+            dp.putPort(p2, port(BRIDGE, 2, PortRecord.LEARNING | PortRecord.EGRESS, 3));
+            dp.putPort(p3, port(OTHER_BRIDGE, 3, PortRecord.LEARNING | PortRecord.EGRESS, 3));
+            dp.removePort(stranger);
+            for (int p : new int[] {p1, p2, p3}) {
+                dp.putTxPort(p);
+            }
+            for (int slot = 0; slot < 4; slot++) {
+                dp.resetStats(slot);
+            }
+            dp.putFdb(new FdbKey(BRIDGE, 0, A), new FdbValue(p1, FdbValue.REFRESH, 0));
+            dp.putFdb(new FdbKey(BRIDGE, 0, B), new FdbValue(p2, FdbValue.REFRESH, 0));
+            dp.putFdb(new FdbKey(OTHER_BRIDGE, 0, C), new FdbValue(p3, FdbValue.REFRESH, 0));
+            dp.putFdb(new FdbKey(BRIDGE, 0, HOST), new FdbValue(0, FdbValue.LOCAL, 0));
+        });
+    }
+
+    static PortRecord port(int bridge, int slot, int flags, int state) {
+        return new PortRecord(bridge, slot, flags, state);
+    }
+
+    record Outcome(int verdict, Decision decision) {}
+
+    Outcome run(int ingress, byte[] frame) {
+        return run(ingress, frame, 0);
+    }
+
+    /** Runs one frame; {@code meta} leading bytes become XDP metadata, which shortens the frame (for runts). */
+    Outcome run(int ingress, byte[] frame, int meta) {
+        return inside.call(() -> {
+            byte[] ctx = XdpMd.builder().data(meta).dataEnd(frame.length).ingressIfindex(ingress).build();
+            RunResult r = dp.xdpProgram().run(RunOptions.of(frame).withContext(ctx));
+            return new Outcome(r.retval(), dp.lastDecision());
+        });
+    }
+
+    void assertPass(Outcome o, Reason reason) {
+        assertThat(o.decision().reason()).isEqualTo(reason);
+        assertThat(o.decision().action()).isEqualTo(Decision.Action.PASS);
+        assertThat(o.verdict()).isEqualTo(Xdp.PASS);
+    }
+
+    <T> T in(Supplier<T> s) {
+        return inside.call(s::get);
+    }
+
+    @Test
+    void knownUnicastIsRedirectedToTheFdbPort() {
+        Outcome o = run(p1, Frames.ipv4(B, A));
+        assertThat(o.verdict()).isEqualTo(Xdp.REDIRECT);
+        assertThat(o.decision()).isEqualTo(new Decision(Decision.Action.REDIRECT, Reason.REDIRECT, p2, 1));
+        Outcome back = run(p2, Frames.ipv4(A, B));
+        assertThat(back.decision().egress()).isEqualTo(p1);
+    }
+
+    @Test
+    void broadcastGoesToTheKernel() {
+        assertPass(run(p1, Frames.ipv4(BROADCAST, A)), Reason.PASS_BROADCAST);
+    }
+
+    @Test
+    void multicastGoesToTheKernel() {
+        assertPass(run(p1, Frames.ipv4(MacAddress.parse("01:00:5e:00:00:01"), A)), Reason.PASS_MULTICAST);
+        assertPass(run(p1, Frames.ipv4(MacAddress.parse("33:33:00:00:00:01"), A)), Reason.PASS_MULTICAST);
+    }
+
+    @Test
+    void linkLocalControlFramesGoToTheKernel() {
+        for (String dst : new String[] {"01:80:c2:00:00:00", "01:80:c2:00:00:02", "01:80:c2:00:00:0e"}) {
+            assertPass(run(p1, Frames.ethernet(MacAddress.parse(dst), A, 0x0026, 46)), Reason.PASS_LINK_LOCAL);
+        }
+        // 01:80:c2:00:00:10 is not link-local: ordinary multicast.
+        assertPass(run(p1, Frames.ipv4(MacAddress.parse("01:80:c2:00:00:10"), A)), Reason.PASS_MULTICAST);
+    }
+
+    @Test
+    void unknownDestinationGoesToTheKernelToFlood() {
+        assertPass(run(p1, Frames.ipv4(UNKNOWN, A)), Reason.PASS_DST_UNKNOWN);
+    }
+
+    @Test
+    void framesForTheHostGoToTheKernel() {
+        assertPass(run(p1, Frames.ipv4(HOST, A)), Reason.PASS_DST_LOCAL);
+    }
+
+    @Test
+    void unknownSourceGoesToTheKernelToLearn() {
+        assertPass(run(p1, Frames.ipv4(B, UNKNOWN)), Reason.PASS_SRC_UNKNOWN);
+    }
+
+    @Test
+    void sourceKnownBehindAnotherPortGoesToTheKernelToMove() {
+        assertPass(run(p2, Frames.ipv4(B, A)), Reason.PASS_SRC_MOVED);
+    }
+
+    @Test
+    void hostMacAsSourceGoesToTheKernel() {
+        assertPass(run(p1, Frames.ipv4(B, HOST)), Reason.PASS_SRC_MOVED);
+    }
+
+    @Test
+    void invalidSourceGoesToTheKernelWhichDropsIt() {
+        assertPass(run(p1, Frames.ipv4(B, MacAddress.parse("01:00:00:00:00:01"))), Reason.PASS_SRC_INVALID);
+        assertPass(run(p1, Frames.ipv4(B, MacAddress.parse("00:00:00:00:00:00"))), Reason.PASS_SRC_INVALID);
+    }
+
+    @Test
+    void onlyForwardingIngressPortsForward() {
+        for (int state : new int[] {0, 1, 2, 4}) {
+            in(() -> {
+                dp.putPort(p1, port(BRIDGE, 1, PortRecord.LEARNING | PortRecord.EGRESS, state));
+                return null;
+            });
+            assertPass(run(p1, Frames.ipv4(B, A)), Reason.PASS_NOT_FORWARDING);
+        }
+    }
+
+    @Test
+    void onlyForwardingEgressPortsReceive() {
+        for (int state : new int[] {0, 1, 2, 4}) {
+            in(() -> {
+                dp.putPort(p2, port(BRIDGE, 2, PortRecord.LEARNING | PortRecord.EGRESS, state));
+                return null;
+            });
+            assertPass(run(p1, Frames.ipv4(B, A)), Reason.PASS_EGRESS_BLOCKED);
+        }
+    }
+
+    @Test
+    void destinationBehindTheIngressPortGoesToTheKernel() {
+        in(() -> {
+            dp.putFdb(new FdbKey(BRIDGE, 0, B), new FdbValue(p1, FdbValue.REFRESH, 0));
+            return null;
+        });
+        assertPass(run(p1, Frames.ipv4(B, A)), Reason.PASS_SAME_PORT);
+    }
+
+    @Test
+    void egressThatCannotReceiveRedirectsGoesToTheKernel() {
+        in(() -> {
+            dp.putPort(p2, port(BRIDGE, 2, PortRecord.LEARNING, 3));
+            return null;
+        });
+        assertPass(run(p1, Frames.ipv4(B, A)), Reason.PASS_EGRESS_UNAVAILABLE);
+    }
+
+    @Test
+    void egressUnknownOrOnAnotherBridgeGoesToTheKernel() {
+        in(() -> {
+            dp.putFdb(new FdbKey(BRIDGE, 0, C), new FdbValue(p3, FdbValue.REFRESH, 0));
+            dp.putFdb(new FdbKey(BRIDGE, 0, UNKNOWN), new FdbValue(stranger, FdbValue.REFRESH, 0));
+            return null;
+        });
+        assertPass(run(p1, Frames.ipv4(C, A)), Reason.PASS_EGRESS_UNAVAILABLE);
+        assertPass(run(p1, Frames.ipv4(UNKNOWN, A)), Reason.PASS_EGRESS_UNAVAILABLE);
+    }
+
+    @Test
+    void missingDevmapEntryFallsBackToTheKernel() {
+        in(() -> {
+            dp.removeTxPort(p2);
+            return null;
+        });
+        assertPass(run(p1, Frames.ipv4(B, A)), Reason.PASS_REDIRECT_FAILED);
+    }
+
+    @Test
+    void isolatedToIsolatedGoesToTheKernelWhichDropsIt() {
+        in(() -> {
+            dp.putPort(p1, port(BRIDGE, 1, PortRecord.LEARNING | PortRecord.EGRESS | PortRecord.ISOLATED, 3));
+            return null;
+        });
+        assertThat(run(p1, Frames.ipv4(B, A)).verdict()).as("isolated to non-isolated").isEqualTo(Xdp.REDIRECT);
+        in(() -> {
+            dp.putPort(p2, port(BRIDGE, 2, PortRecord.LEARNING | PortRecord.EGRESS | PortRecord.ISOLATED, 3));
+            return null;
+        });
+        assertPass(run(p1, Frames.ipv4(B, A)), Reason.PASS_ISOLATED);
+    }
+
+    @Test
+    void vlanTaggedFramesGoToTheKernel() {
+        assertPass(run(p1, Frames.tagged(B, A, Frames.ETH_P_8021Q, 10)), Reason.PASS_VLAN);
+        assertPass(run(p1, Frames.tagged(B, A, Frames.ETH_P_8021AD, 10)), Reason.PASS_VLAN);
+    }
+
+    @Test
+    void framesFromInterfacesThatAreNotPortsGoToTheKernel() {
+        Outcome o = run(stranger, Frames.ipv4(B, A));
+        assertPass(o, Reason.PASS_NOT_PORT);
+        assertThat(o.decision().slot()).isZero();
+    }
+
+    @Test
+    void aPortThatStepsAsidePassesEverything() {
+        in(() -> {
+            dp.putPort(p1, port(BRIDGE, 1, PortRecord.LEARNING | PortRecord.EGRESS | PortRecord.KERNEL, 3));
+            return null;
+        });
+        assertPass(run(p1, Frames.ipv4(B, A)), Reason.PASS_PORT_KERNEL);
+    }
+
+    @Test
+    void runtsGoToTheKernel() {
+        // 14 bytes of which 1 is metadata: a 13-byte frame (BPF_PROG_RUN refuses data under ETH_HLEN).
+        byte[] frame = new byte[14];
+        assertPass(run(p1, frame, 1), Reason.PASS_MALFORMED);
+    }
+
+    @Test
+    void withLearningOffTheSourceNeedNotBeKnown() {
+        in(() -> {
+            dp.putPort(p1, port(BRIDGE, 1, PortRecord.EGRESS, 3));
+            return null;
+        });
+        Outcome o = run(p1, Frames.ipv4(B, UNKNOWN));
+        assertThat(o.verdict()).isEqualTo(Xdp.REDIRECT);
+        assertThat(o.decision().egress()).isEqualTo(p2);
+    }
+
+    @Test
+    void aRedirectStampsTheSourceEntryForAgingAndAPassDoesNot() {
+        long before = System.nanoTime();
+        run(p1, Frames.ipv4(UNKNOWN, A));
+        assertThat(in(() -> dp.fdb(new FdbKey(BRIDGE, 0, A)).orElseThrow().seenNanos())).isZero();
+        run(p1, Frames.ipv4(B, A));
+        long seen = in(() -> dp.fdb(new FdbKey(BRIDGE, 0, A)).orElseThrow().seenNanos());
+        assertThat(seen).isGreaterThanOrEqualTo(before).isLessThanOrEqualTo(System.nanoTime());
+    }
+
+    @Test
+    void staticEntriesAreNotStamped() {
+        in(() -> {
+            dp.putFdb(new FdbKey(BRIDGE, 0, A), new FdbValue(p1, 0, 0));
+            return null;
+        });
+        assertThat(run(p1, Frames.ipv4(B, A)).verdict()).isEqualTo(Xdp.REDIRECT);
+        assertThat(in(() -> dp.fdb(new FdbKey(BRIDGE, 0, A)).orElseThrow().seenNanos())).isZero();
+    }
+
+    @Test
+    void everyVerdictIsCountedPerPortSlot() {
+        run(p1, Frames.ipv4(B, A));
+        run(p1, Frames.ipv4(B, A));
+        run(p1, Frames.ipv4(BROADCAST, A));
+        run(p2, Frames.ipv4(UNKNOWN, B));
+        run(stranger, Frames.ipv4(B, A));
+        PortStats s1 = in(() -> dp.stats(1));
+        PortStats s2 = in(() -> dp.stats(2));
+        PortStats s0 = in(() -> dp.stats(0));
+        assertThat(s1.fastPackets()).isEqualTo(2);
+        assertThat(s1.redirectBytes()).isEqualTo(2L * Frames.ipv4(B, A).length);
+        assertThat(s1.packets(Reason.PASS_BROADCAST)).isEqualTo(1);
+        assertThat(s1.slowPackets()).isEqualTo(1);
+        assertThat(s2.packets(Reason.PASS_DST_UNKNOWN)).isEqualTo(1);
+        assertThat(s2.fastPackets()).isZero();
+        assertThat(s0.packets(Reason.PASS_NOT_PORT)).isEqualTo(1);
+    }
+
+    @Test
+    void javaLayoutsMatchTheObjectsBtf() {
+        var btf = dp.object().btf();
+        assertLayout(btf, "xb_port", PortRecord.SIZE, "bridge", PortRecord.BRIDGE_OFFSET, "slot",
+                PortRecord.SLOT_OFFSET, "flags", PortRecord.FLAGS_OFFSET, "state", PortRecord.STATE_OFFSET);
+        assertLayout(btf, "xb_fdb_key", FdbKey.SIZE, "bridge", FdbKey.BRIDGE_OFFSET, "vid", FdbKey.VID_OFFSET,
+                "mac", FdbKey.MAC_OFFSET);
+        assertLayout(btf, "xb_fdb_val", FdbValue.SIZE, "port", FdbValue.PORT_OFFSET, "flags",
+                FdbValue.FLAGS_OFFSET, "seen_ns", FdbValue.SEEN_OFFSET);
+        assertLayout(btf, "xb_stats", PortStats.SIZE, "packets", PortStats.PACKETS_OFFSET, "redirect_bytes",
+                PortStats.REDIRECT_BYTES_OFFSET);
+        assertLayout(btf, "xb_decision", Decision.SIZE, "action", Decision.ACTION_OFFSET, "reason",
+                Decision.REASON_OFFSET, "egress", Decision.EGRESS_OFFSET, "slot", Decision.SLOT_OFFSET);
+    }
+
+    static void assertLayout(dev.xbridge.bpf.Btf btf, String struct, int size, Object... memberOffsets) {
+        var info = btf.struct(struct).orElseThrow(() -> new AssertionError("no struct " + struct + " in BTF"));
+        assertThat(info.size()).as(struct + " size").isEqualTo(size);
+        for (int i = 0; i < memberOffsets.length; i += 2) {
+            String name = (String) memberOffsets[i];
+            int offset = (Integer) memberOffsets[i + 1];
+            var m = info.members().stream().filter(x -> x.name().equals(name)).findFirst()
+                    .orElseThrow(() -> new AssertionError(struct + " has no member " + name));
+            assertThat(m.offset()).as(struct + "." + name + " offset").isEqualTo(offset);
+        }
+        assertThat(info.members()).as(struct + " members").hasSize(memberOffsets.length / 2 + extraMembers(struct));
+    }
+
+    /** Padding members the Java side does not name. */
+    static int extraMembers(String struct) {
+        return switch (struct) {
+            case "xb_port", "xb_fdb_val" -> 1;
+            default -> 0;
+        };
+    }
+
+    @Test
+    void fdbMapCapacityFollowsTheOption() {
+        assertThat(dp.rawMap("fdb").maxEntries()).isEqualTo(1024);
+    }
+
+    @Test
+    void theDatapathIsAcceptedWithoutTheTraceSwitchToo() {
+        try (Datapath plain = inside.call(() -> Datapath.load(16, false))) {
+            assertThat(plain.xdpProgram().fd()).isPositive();
+        } catch (BpfException e) {
+            throw new AssertionError("production datapath rejected: " + e.getMessage(), e);
+        }
+    }
+
+}
