@@ -195,10 +195,17 @@ public final class BpfMap implements AutoCloseable {
      * bpf_map_update_batch: {@code count} keys and values packed back to back (values at
      * {@link #valueBufferSize()} stride). Returns how many were applied; on an error the
      * exception says how many were applied before it.
+     *
+     * <p>Only {@link UpdateFlag#ANY}: the kernel's generic_map_update_batch accepts no
+     * element flag but BPF_F_LOCK and answers EINVAL to BPF_NOEXIST / BPF_EXIST.
      */
     public int updateBatch(MemorySegment keys, MemorySegment values, int count, UpdateFlag flag) {
         if (count < 0) {
             throw new IllegalArgumentException("count " + count);
+        }
+        if (flag != UpdateFlag.ANY) {
+            throw new IllegalArgumentException("bpf_map_update_batch " + name + ": the kernel takes no "
+                    + flag + " for batches (generic_map_update_batch: elem_flags may only be BPF_F_LOCK)");
         }
         if (count == 0) {
             return 0;
@@ -214,6 +221,11 @@ public final class BpfMap implements AutoCloseable {
             int rc = (int) LibBpf.MAP_UPDATE_BATCH.invokeExact(capture, fd(), keys, values, countInOut, opts);
             int applied = countInOut.get(ValueLayout.JAVA_INT, 0);
             if (rc < 0) {
+                // The kernel writes count back only once it starts on the elements; a failed
+                // element is never counted, so count unchanged means nothing was applied.
+                if (applied >= count) {
+                    applied = 0;
+                }
                 throw new BpfException("bpf_map_update_batch " + name, LibBpf.errno(rc, capture),
                         applied + " of " + count + " applied");
             }
