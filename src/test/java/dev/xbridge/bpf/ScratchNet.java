@@ -25,8 +25,13 @@ final class ScratchNet implements AutoCloseable {
         return net;
     }
 
-    /** A veth pair {@code a}/{@code b} inside the namespace, both up. */
+    /**
+     * A veth pair {@code a}/{@code b} inside the namespace, both up. IPv6 is off in the
+     * namespace so no router solicitation or DAD frame shows up in packet counters.
+     */
     void veth(String a, String b) {
+        run("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1");
+        run("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1");
         ip("link", "add", "name", a, "type", "veth", "peer", "name", b);
         ip("link", "set", a, "up");
         ip("link", "set", b, "up");
