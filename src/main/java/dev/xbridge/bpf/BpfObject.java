@@ -122,8 +122,8 @@ public final class BpfObject implements AutoCloseable {
                         + varName + "; it has " + vars.stream().map(StructInfo.Member::name).toList()));
         checkFits(varName, value, var.size());
         MemorySegment rodata = rodataMap();
-        try {
-            MemorySegment sizeOut = arena.allocate(ValueLayout.JAVA_LONG);
+        try (Arena scratch = Arena.ofConfined()) {
+            MemorySegment sizeOut = scratch.allocate(ValueLayout.JAVA_LONG);
             MemorySegment image = (MemorySegment) LibBpf.MAP_INITIAL_VALUE.invokeExact(rodata, sizeOut);
             long size = sizeOut.get(ValueLayout.JAVA_LONG, 0);
             if (image.equals(MemorySegment.NULL) || var.offset() + var.size() > size) {

@@ -53,7 +53,8 @@ final class LibBpfLog {
                     MethodType.methodType(int.class, int.class, MemorySegment.class, MemorySegment.class));
             MemorySegment stub = Native.LINKER.upcallStub(target,
                     FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_POINTER), Arena.global());
-            MemorySegment previous = (MemorySegment) LibBpf.SET_PRINT.invokeExact(stub);
+            // The previous callback (libbpf's stderr printer) is not chained: all output comes here.
+            var unused = (MemorySegment) LibBpf.SET_PRINT.invokeExact(stub);
         } catch (Throwable t) {
             throw Native.rethrow(t);
         }
@@ -107,7 +108,7 @@ final class LibBpfLog {
                 return "";
             }
             MemorySegment buf = arena.allocate(n + 1L);
-            int written = (int) VSNPRINTF.invokeExact(buf, n + 1L, format, args);
+            var unused = (int) VSNPRINTF.invokeExact(buf, n + 1L, format, args);
             return buf.getString(0);
         }
     }

@@ -216,7 +216,8 @@ class BpfMapTest {
             BpfMap original = obj.map("verdicts");
             original.pin(pin);
             assertThat(pin).exists();
-            try (BpfMap pinned = BpfMap.openPinned(pin)) {
+            BpfMap pinned = BpfMap.openPinned(pin);
+            try {
                 assertThat(pinned.fd()).isNotEqualTo(original.fd());
                 assertThat(pinned.id()).isEqualTo(original.id());
                 assertThat(pinned.name()).isEqualTo("verdicts");
@@ -226,10 +227,11 @@ class BpfMapTest {
                 assertThat(pinned.maxEntries()).isEqualTo(16);
                 new TypedMap<>(pinned, Codec.u32(), Verdict.CODEC).put(5, Verdict.of(Xdp.TX));
                 assertThat(verdicts.get(5)).contains(Verdict.of(Xdp.TX));
+            } finally {
                 pinned.close();
-                pinned.close();
-                assertThatThrownBy(pinned::fd).isInstanceOf(IllegalStateException.class);
             }
+            pinned.close();
+            assertThatThrownBy(pinned::fd).isInstanceOf(IllegalStateException.class);
             assertThatThrownBy(() -> original.pin(pin))
                     .isInstanceOfSatisfying(BpfException.class, e -> assertThat(e.isKeyExists()).isTrue());
             original.unpin();
