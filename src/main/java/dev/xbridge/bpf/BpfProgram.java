@@ -1,0 +1,153 @@
+package dev.xbridge.bpf;
+
+import dev.xbridge.sys.Native;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * A loaded BPF program of a {@link BpfObject}, which owns its fd: {@link #close()} does
+ * nothing and the program is unusable once the object is closed.
+ */
+public final class BpfProgram implements AutoCloseable {
+    // UAPI struct bpf_prog_info (linux/bpf.h, 6.1 headers: 232 bytes); only type and id are read.
+    private static final long PROG_INFO_SIZE = 232;
+    private static final long PROG_INFO_ID_OFFSET = 4;
+
+    // libbpf 1.1.2 bpf.h struct bpf_test_run_opts (checked with offsetof against the installed header)
+    private static final long TEST_RUN_OPTS_SIZE = 80;
+    private static final long TR_DATA_IN = 8;
+    private static final long TR_DATA_OUT = 16;
+    private static final long TR_DATA_SIZE_IN = 24;
+    private static final long TR_DATA_SIZE_OUT = 28;
+    private static final long TR_CTX_IN = 32;
+    private static final long TR_CTX_OUT = 40;
+    private static final long TR_CTX_SIZE_IN = 48;
+    private static final long TR_CTX_SIZE_OUT = 52;
+    private static final long TR_RETVAL = 56;
+    private static final long TR_REPEAT = 60;
+    private static final long TR_DURATION = 64;
+    private static final long TR_FLAGS = 68;
+    private static final long TR_CPU = 72;
+    private static final long TR_BATCH_SIZE = 76;
+
+    // libbpf 1.1.2 bpf.h struct bpf_link_create_opts: sz, then __u32 flags; 64 bytes in all
+    private static final long LINK_CREATE_OPTS_SIZE = 64;
+    private static final long LINK_CREATE_FLAGS_OFFSET = 8;
+    // UAPI enum bpf_attach_type
+    private static final int BPF_XDP = 37;
+
+    private final int fd;
+    private final String name;
+    private final ProgramType type;
+    private final BpfObject owner;
+
+    BpfProgram(int fd, String name, ProgramType type, BpfObject owner) {
+        this.fd = fd;
+        this.name = name;
+        this.type = type;
+        this.owner = owner;
+    }
+
+    public int fd() {
+        if (owner.isClosed()) {
+            throw new IllegalStateException("program " + name + " is closed (its object was closed)");
+        }
+        return fd;
+    }
+
+    /** The function name in the object (the kernel keeps only 15 characters of it). */
+    public String name() {
+        return name;
+    }
+
+    public ProgramType type() {
+        return type;
+    }
+
+    /** The kernel's program id (bpf_prog_info.id), as {@code ip link} and bpftool show it. */
+    public int id() {
+        try (Arena arena = Arena.ofConfined()) {
+            return BpfFd.info(fd(), PROG_INFO_SIZE, arena, "program " + name)
+                    .get(ValueLayout.JAVA_INT, PROG_INFO_ID_OFFSET);
+        }
+    }
+
+    /** BPF_PROG_RUN (bpf_prog_test_run_opts). Runs on the calling thread, in its network namespace. */
+    public RunResult run(RunOptions o) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment opts = arena.allocate(TEST_RUN_OPTS_SIZE, 8);
+            opts.set(ValueLayout.JAVA_LONG, 0, TEST_RUN_OPTS_SIZE);
+            opts.set(ValueLayout.ADDRESS, TR_DATA_IN, arena.allocateFrom(ValueLayout.JAVA_BYTE, o.data()));
+            opts.set(ValueLayout.JAVA_INT, TR_DATA_SIZE_IN, o.data().length);
+            MemorySegment dataOut = MemorySegment.NULL;
+            if (!o.live() && o.dataOutCapacity() > 0) {
+                dataOut = arena.allocate(o.dataOutCapacity());
+                opts.set(ValueLayout.ADDRESS, TR_DATA_OUT, dataOut);
+                opts.set(ValueLayout.JAVA_INT, TR_DATA_SIZE_OUT, o.dataOutCapacity());
+            }
+            MemorySegment ctxOut = MemorySegment.NULL;
+            if (o.context() != null) {
+                opts.set(ValueLayout.ADDRESS, TR_CTX_IN, arena.allocateFrom(ValueLayout.JAVA_BYTE, o.context()));
+                opts.set(ValueLayout.JAVA_INT, TR_CTX_SIZE_IN, o.context().length);
+                if (!o.live()) {
+                    ctxOut = arena.allocate(o.context().length);
+                    opts.set(ValueLayout.ADDRESS, TR_CTX_OUT, ctxOut);
+                    opts.set(ValueLayout.JAVA_INT, TR_CTX_SIZE_OUT, o.context().length);
+                }
+            }
+            opts.set(ValueLayout.JAVA_INT, TR_REPEAT, o.repeat());
+            opts.set(ValueLayout.JAVA_INT, TR_FLAGS, o.flags());
+            opts.set(ValueLayout.JAVA_INT, TR_CPU, o.cpu());
+            opts.set(ValueLayout.JAVA_INT, TR_BATCH_SIZE, o.batchSize());
+
+            MemorySegment capture = LibBpf.capture();
+            int rc = (int) LibBpf.PROG_TEST_RUN_OPTS.invokeExact(capture, fd(), opts);
+            if (rc < 0) {
+                throw new BpfException("bpf_prog_test_run_opts " + name, LibBpf.errno(rc, capture));
+            }
+            byte[] data = dataOut.equals(MemorySegment.NULL) ? new byte[0]
+                    : dataOut.asSlice(0, Integer.toUnsignedLong(opts.get(ValueLayout.JAVA_INT, TR_DATA_SIZE_OUT)))
+                            .toArray(ValueLayout.JAVA_BYTE);
+            byte[] ctx = ctxOut.equals(MemorySegment.NULL) ? null
+                    : ctxOut.asSlice(0, Integer.toUnsignedLong(opts.get(ValueLayout.JAVA_INT, TR_CTX_SIZE_OUT)))
+                            .toArray(ValueLayout.JAVA_BYTE);
+            return new RunResult(opts.get(ValueLayout.JAVA_INT, TR_RETVAL), data, ctx,
+                    Integer.toUnsignedLong(opts.get(ValueLayout.JAVA_INT, TR_DURATION)));
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    /**
+     * Attaches this XDP program to device {@code ifindex} with a BPF link
+     * (bpf_link_create(prog, ifindex, BPF_XDP, flags)). The ifindex is resolved in the
+     * calling thread's network namespace. Closing the returned link detaches the program
+     * unless the link is pinned; a second link on the same device fails with EBUSY.
+     */
+    public BpfLink attachXdp(int ifindex, XdpMode mode) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment opts = arena.allocate(LINK_CREATE_OPTS_SIZE, 8);
+            opts.set(ValueLayout.JAVA_LONG, 0, LINK_CREATE_OPTS_SIZE);
+            opts.set(ValueLayout.JAVA_INT, LINK_CREATE_FLAGS_OFFSET, mode.flags());
+            MemorySegment capture = LibBpf.capture();
+            int linkFd = (int) LibBpf.LINK_CREATE.invokeExact(capture, fd(), ifindex, BPF_XDP, opts);
+            if (linkFd < 0) {
+                throw new BpfException("bpf_link_create " + name + " xdp ifindex " + ifindex + " " + mode,
+                        LibBpf.errno(linkFd, capture));
+            }
+            return new BpfLink(linkFd, null);
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    /** Does nothing: the {@link BpfObject} owns the fd. */
+    @Override
+    public void close() {}
+
+    @Override
+    public String toString() {
+        return "BpfProgram[" + name + " " + type + "]";
+    }
+}
