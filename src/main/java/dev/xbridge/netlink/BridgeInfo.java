@@ -1,0 +1,25 @@
+package dev.xbridge.netlink;
+
+import static dev.xbridge.netlink.IfInfoMsg.*;
+
+/**
+ * A bridge's own settings from IFLA_LINKINFO / IFLA_INFO_DATA of kind "bridge".
+ * Times are clock_t (1/100 s, USER_HZ) as the kernel reports them. VLAN fields are 0
+ * when the kernel lacks CONFIG_BRIDGE_VLAN_FILTERING and does not send them.
+ */
+public record BridgeInfo(long ageingTimeCentis, int stpState, boolean vlanFiltering, int vlanProtocol,
+                         int groupFwdMask, int defaultPvid) {
+
+    static BridgeInfo decode(AttrTable data) {
+        return new BridgeInfo(
+                data.u32(IFLA_BR_AGEING_TIME, 0) & 0xffffffffL,
+                data.u32(IFLA_BR_STP_STATE, 0),
+                data.flag(IFLA_BR_VLAN_FILTERING),
+                // nla_put_be16: 0x8100 on the wire is 81 00
+                data.be16(IFLA_BR_VLAN_PROTOCOL, 0),
+                data.u16(IFLA_BR_GROUP_FWD_MASK, 0),
+                data.u16(IFLA_BR_VLAN_DEFAULT_PVID, 0));
+    }
+
+    static final int MAX_ATTR = 64;
+}

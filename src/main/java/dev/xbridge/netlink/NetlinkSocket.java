@@ -1,0 +1,137 @@
+package dev.xbridge.netlink;
+
+import dev.xbridge.sys.Errno;
+import dev.xbridge.sys.Libc;
+import dev.xbridge.sys.Socket;
+import dev.xbridge.sys.SysException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * A NETLINK_ROUTE socket: socket(AF_NETLINK, SOCK_RAW|SOCK_CLOEXEC, NETLINK_ROUTE), bound with
+ * a kernel-chosen port id. The socket belongs to the network namespace of the thread that
+ * opened it, for its whole life. Not thread-safe.
+ */
+final class NetlinkSocket implements AutoCloseable {
+    static final int NETLINK_ROUTE = 0;
+    // linux/netlink.h, SOL_NETLINK options
+    static final int NETLINK_ADD_MEMBERSHIP = 1;
+    static final int NETLINK_CAP_ACK = 10;
+    static final int NETLINK_EXT_ACK = 11;
+    static final int NETLINK_GET_STRICT_CHK = 12;
+    /** struct sockaddr_nl { u16 nl_family; u16 nl_pad; u32 nl_pid; u32 nl_groups; } */
+    static final int SOCKADDR_NL_SIZE = 12;
+    static final int SOCKADDR_NL_PID_OFFSET = 4;
+
+    private static final int INITIAL_BUFFER = 64 * 1024;
+
+    private final int fd;
+    private final Arena arena;
+    private final MemorySegment kernel;
+    private final int portId;
+    private MemorySegment buffer;
+    private boolean closed;
+
+    private NetlinkSocket(int fd, Arena arena, int portId) {
+        this.fd = fd;
+        this.arena = arena;
+        this.portId = portId;
+        this.kernel = arena.allocate(SOCKADDR_NL_SIZE, 4);
+        Wire.u16(kernel, 0, Socket.AF_NETLINK);
+        this.buffer = arena.allocate(INITIAL_BUFFER, 8);
+    }
+
+    static NetlinkSocket open() {
+        int fd = Libc.socket(Socket.AF_NETLINK, Socket.SOCK_RAW | Socket.SOCK_CLOEXEC, NETLINK_ROUTE);
+        Arena arena = Arena.ofShared();
+        try {
+            MemorySegment local = arena.allocate(SOCKADDR_NL_SIZE, 4);
+            Wire.u16(local, 0, Socket.AF_NETLINK);
+            Socket.bind(fd, local, "AF_NETLINK socket fd " + fd);
+            Socket.getsockname(fd, local);
+            return new NetlinkSocket(fd, arena, Wire.u32(local, SOCKADDR_NL_PID_OFFSET));
+        } catch (RuntimeException e) {
+            arena.close();
+            Libc.close(fd);
+            throw e;
+        }
+    }
+
+    int fd() {
+        return fd;
+    }
+
+    int portId() {
+        return portId;
+    }
+
+    void option(int option, int value, String name) {
+        Socket.setInt(fd, Socket.SOL_NETLINK, option, value, name);
+    }
+
+    /** NETLINK_ADD_MEMBERSHIP: receive notifications of an RTNLGRP_* group. */
+    void join(int group, String name) {
+        option(NETLINK_ADD_MEMBERSHIP, group, "NETLINK_ADD_MEMBERSHIP " + name);
+    }
+
+    /**
+     * Sets the receive buffer: SO_RCVBUFFORCE (CAP_NET_ADMIN) may exceed net.core.rmem_max,
+     * which a monitor needs to ride out bursts; without the capability fall back to SO_RCVBUF.
+     */
+    void receiveBuffer(int bytes) {
+        int err = Socket.trySetInt(fd, Socket.SOL_SOCKET, Socket.SO_RCVBUFFORCE, bytes);
+        if (err == Errno.EPERM.code()) {
+            Socket.setInt(fd, Socket.SOL_SOCKET, Socket.SO_RCVBUF, bytes, "SO_RCVBUF");
+        } else if (err != 0) {
+            throw new SysException("setsockopt SO_RCVBUFFORCE=" + bytes, err);
+        }
+    }
+
+    int receiveBuffer() {
+        return Socket.getInt(fd, Socket.SOL_SOCKET, Socket.SO_RCVBUF, "SO_RCVBUF");
+    }
+
+    void send(MemorySegment message, int length, String what) {
+        long n = Socket.sendto(fd, message, length, 0, kernel, what);
+        if (n != length) {
+            throw new SysException("sendto " + what + ": sent " + n + " of " + length + " bytes", Errno.EIO.code());
+        }
+    }
+
+    /**
+     * Receives one datagram into {@link #buffer()}, growing the buffer first if the datagram
+     * is larger (MSG_PEEK|MSG_TRUNC reports its real size), so nothing is ever cut off.
+     * Returns its length, or -errno (-EAGAIN with MSG_DONTWAIT, -ENOBUFS after an overrun, -EINTR).
+     */
+    long receive(int flags) {
+        long size = Socket.recv(fd, buffer, flags | Socket.MSG_PEEK | Socket.MSG_TRUNC);
+        if (size < 0) {
+            return size;
+        }
+        if (size > buffer.byteSize()) {
+            buffer = arena.allocate(Wire.align(size) * 2, 8);
+        }
+        return Socket.recv(fd, buffer, flags);
+    }
+
+    MemorySegment buffer() {
+        return buffer;
+    }
+
+    MemorySegment allocate(long bytes) {
+        return arena.allocate(bytes, 8);
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            Libc.close(fd);
+        } finally {
+            arena.close();
+        }
+    }
+}

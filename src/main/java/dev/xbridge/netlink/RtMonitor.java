@@ -1,0 +1,133 @@
+package dev.xbridge.netlink;
+
+import static dev.xbridge.netlink.NlMsgHdr.*;
+
+import dev.xbridge.sys.Errno;
+import dev.xbridge.sys.Socket;
+import dev.xbridge.sys.SysException;
+import java.lang.foreign.MemorySegment;
+import java.time.Duration;
+import java.util.function.Consumer;
+
+/**
+ * Listens to RTNLGRP_LINK and RTNLGRP_NEIGH in the network namespace of the thread that called
+ * {@link #open()}. Non-bridge neighbour messages (ARP, ND) are dropped; AF_BRIDGE neighbour
+ * messages become FDB events; link messages keep their family (AF_BRIDGE port messages included).
+ * Not thread-safe: one thread polls.
+ */
+public final class RtMonitor implements AutoCloseable {
+    // linux/rtnetlink.h enum rtnetlink_groups
+    static final int RTNLGRP_LINK = 1;
+    static final int RTNLGRP_NEIGH = 3;
+    /** Large enough for bursts (a bridge flush emits one RTM_DELNEIGH per entry). */
+    static final int DEFAULT_RECEIVE_BUFFER = 8 * 1024 * 1024;
+    /** A bound on one poll's drain so a flood cannot keep the caller inside forever. */
+    private static final int MAX_DATAGRAMS_PER_POLL = 65536;
+
+    private final NetlinkSocket socket;
+
+    private RtMonitor(NetlinkSocket socket) {
+        this.socket = socket;
+    }
+
+    public static RtMonitor open() {
+        return open(DEFAULT_RECEIVE_BUFFER);
+    }
+
+    /** With a chosen receive buffer size; tests use a tiny one to provoke an overrun. */
+    static RtMonitor open(int receiveBufferBytes) {
+        NetlinkSocket socket = NetlinkSocket.open();
+        try {
+            socket.receiveBuffer(receiveBufferBytes);
+            socket.join(RTNLGRP_LINK, "RTNLGRP_LINK");
+            socket.join(RTNLGRP_NEIGH, "RTNLGRP_NEIGH");
+            return new RtMonitor(socket);
+        } catch (RuntimeException e) {
+            socket.close();
+            throw e;
+        }
+    }
+
+    /** The socket fd, for callers that poll several fds themselves. */
+    public int fd() {
+        return socket.fd();
+    }
+
+    int receiveBufferSize() {
+        return socket.receiveBuffer();
+    }
+
+    /**
+     * Waits up to {@code timeout} for the socket to become readable (poll(2)), then delivers
+     * everything queued to {@code sink}. Returns the number of events delivered (0 on timeout).
+     * An overrun (ENOBUFS) is delivered as {@link RtEvent.Overrun} and draining goes on.
+     */
+    public int poll(Duration timeout, Consumer<RtEvent> sink) {
+        long ms = Math.min(timeout.toMillis(), Integer.MAX_VALUE);
+        int revents = Socket.poll(socket.fd(), Socket.POLLIN, (int) Math.max(ms, 0));
+        if (revents == -Errno.EINTR.code() || revents == 0) {
+            return 0;
+        }
+        if (revents < 0) {
+            throw new SysException("poll rtnetlink monitor fd " + socket.fd(), -revents);
+        }
+        int[] delivered = {0};
+        for (int i = 0; i < MAX_DATAGRAMS_PER_POLL; i++) {
+            long n = socket.receive(Socket.MSG_DONTWAIT);
+            if (n == -Errno.EAGAIN.code()) {
+                break;
+            }
+            if (n == -Errno.EINTR.code()) {
+                continue;
+            }
+            if (n == -Errno.ENOBUFS.code()) {
+                sink.accept(new RtEvent.Overrun());
+                delivered[0]++;
+                continue;
+            }
+            if (n < 0) {
+                throw new SysException("recv rtnetlink monitor fd " + socket.fd(), (int) -n);
+            }
+            Messages.forEach(socket.buffer(), n, (s, off) -> {
+                RtEvent e = decode(s, off);
+                if (e != null) {
+                    sink.accept(e);
+                    delivered[0]++;
+                }
+                return true;
+            });
+        }
+        return delivered[0];
+    }
+
+    /** The event for one notification, or null for messages the monitor ignores. */
+    static RtEvent decode(MemorySegment s, long off) {
+        int type = NlMsgHdr.type(s, off);
+        switch (type) {
+            case RTM_NEWLINK:
+                return new RtEvent.LinkChanged(Link.decode(s, off));
+            case RTM_DELLINK:
+                return new RtEvent.LinkDeleted(Link.decode(s, off));
+            case RTM_NEWNEIGH:
+            case RTM_DELNEIGH:
+                if (NlMsgHdr.length(s, off) < NlMsgHdr.SIZE + NdMsg.SIZE) {
+                    throw new MalformedMessageException(NlMsgHdr.typeName(type) + " of " + NlMsgHdr.length(s, off)
+                            + " bytes is too short for struct ndmsg");
+                }
+                if (NdMsg.family(s, off + NlMsgHdr.SIZE) != Socket.AF_BRIDGE) {
+                    return null; // ARP / ND neighbours of AF_INET / AF_INET6
+                }
+                FdbEntry e = FdbEntry.decode(s, off);
+                return type == RTM_NEWNEIGH ? new RtEvent.FdbChanged(e) : new RtEvent.FdbDeleted(e);
+            case NLMSG_OVERRUN:
+                return new RtEvent.Overrun();
+            default:
+                return null;
+        }
+    }
+
+    @Override
+    public void close() {
+        socket.close();
+    }
+}

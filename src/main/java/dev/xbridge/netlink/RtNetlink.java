@@ -1,0 +1,321 @@
+package dev.xbridge.netlink;
+
+import static dev.xbridge.netlink.NlMsgHdr.*;
+
+import dev.xbridge.sys.Errno;
+import dev.xbridge.sys.Socket;
+import dev.xbridge.sys.SysException;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * A request/response rtnetlink socket in the network namespace of the thread that called
+ * {@link #open()}; it stays in that namespace whichever thread uses it later. Not thread-safe.
+ *
+ * <p>Every request carries a fresh sequence number and waits for its own answer: the kernel's
+ * ack (NLMSG_ERROR with error 0) or NLMSG_DONE for dumps. Answers to other sequence numbers
+ * (left over from a request abandoned by an exception) are skipped. A refusal becomes a
+ * {@link NetlinkException} with the errno and the extended-ack text; a dump marked
+ * NLM_F_DUMP_INTR becomes a {@link DumpInterruptedException} after it has been read to the end.
+ */
+public final class RtNetlink implements AutoCloseable {
+    // linux/net_namespace.h
+    static final int NETNSA_NSID = 1;
+    static final int NETNSA_FD = 3;
+    static final int NETNSA_NSID_NOT_ASSIGNED = -1;
+
+    private final NetlinkSocket socket;
+    private final MessageWriter request;
+    private int seq;
+
+    private RtNetlink(NetlinkSocket socket) {
+        this.socket = socket;
+        this.request = new MessageWriter(socket.allocate(4096));
+        this.seq = (int) (System.nanoTime() & 0x3fffffff);
+    }
+
+    /** Opens a NETLINK_ROUTE socket in the calling thread's network namespace. */
+    public static RtNetlink open() {
+        NetlinkSocket socket = NetlinkSocket.open();
+        try {
+            // Error messages with NLMSGERR_ATTR_MSG text, and without the echoed request (NETLINK_CAP_ACK).
+            socket.option(NetlinkSocket.NETLINK_EXT_ACK, 1, "NETLINK_EXT_ACK");
+            socket.option(NetlinkSocket.NETLINK_CAP_ACK, 1, "NETLINK_CAP_ACK");
+            // Strict checking: the kernel rejects unknown header fields and attributes in our requests
+            // instead of silently ignoring them, so a wrong request fails loudly.
+            socket.option(NetlinkSocket.NETLINK_GET_STRICT_CHK, 1, "NETLINK_GET_STRICT_CHK");
+            return new RtNetlink(socket);
+        } catch (RuntimeException e) {
+            socket.close();
+            throw e;
+        }
+    }
+
+    /** All links (RTM_GETLINK dump, AF_UNSPEC), with IFLA_LINKINFO and bridge/port details. */
+    public List<Link> links() {
+        List<Link> out = new ArrayList<>();
+        start(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP)
+                .ifinfomsg(Socket.AF_UNSPEC, 0)
+                .u32(IfInfoMsg.IFLA_EXT_MASK, IfInfoMsg.RTEXT_FILTER_SKIP_STATS);
+        exchange("RTM_GETLINK dump", (s, off) -> {
+            if (NlMsgHdr.type(s, off) == RTM_NEWLINK) {
+                out.add(Link.decode(s, off));
+            }
+        });
+        return out;
+    }
+
+    /**
+     * The bridge ports as the bridge reports them (RTM_GETLINK dump, AF_BRIDGE): each with
+     * IFLA_MASTER and IFLA_PROTINFO, family AF_BRIDGE.
+     */
+    public List<Link> bridgePorts() {
+        List<Link> out = new ArrayList<>();
+        start(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP).ifinfomsg(Socket.AF_BRIDGE, 0);
+        exchange("RTM_GETLINK AF_BRIDGE dump", (s, off) -> {
+            if (NlMsgHdr.type(s, off) == RTM_NEWLINK) {
+                Link l = Link.decode(s, off);
+                if (l.port() != null) {
+                    out.add(l);
+                }
+            }
+        });
+        return out;
+    }
+
+    public Optional<Link> link(String name) {
+        start(RTM_GETLINK, NLM_F_REQUEST | NLM_F_ACK)
+                .ifinfomsg(Socket.AF_UNSPEC, 0)
+                .string(IfInfoMsg.IFLA_IFNAME, name)
+                .u32(IfInfoMsg.IFLA_EXT_MASK, IfInfoMsg.RTEXT_FILTER_SKIP_STATS);
+        return getLink("RTM_GETLINK " + name);
+    }
+
+    public Optional<Link> link(int index) {
+        start(RTM_GETLINK, NLM_F_REQUEST | NLM_F_ACK)
+                .ifinfomsg(Socket.AF_UNSPEC, index)
+                .u32(IfInfoMsg.IFLA_EXT_MASK, IfInfoMsg.RTEXT_FILTER_SKIP_STATS);
+        return getLink("RTM_GETLINK ifindex " + index);
+    }
+
+    private Optional<Link> getLink(String op) {
+        List<Link> out = new ArrayList<>(1);
+        try {
+            exchange(op, (s, off) -> {
+                if (NlMsgHdr.type(s, off) == RTM_NEWLINK) {
+                    out.add(Link.decode(s, off));
+                }
+            });
+        } catch (NetlinkException e) {
+            if (e.errno() == Errno.ENODEV) {
+                return Optional.empty();
+            }
+            throw e;
+        }
+        return out.stream().findFirst();
+    }
+
+    /**
+     * Every AF_BRIDGE neighbour entry (RTM_GETNEIGH dump): the bridges' FDBs and the ports' own
+     * NTF_SELF address lists. Callers keep {@link FdbEntry#isBridgeEntry()} for the FDB.
+     */
+    public List<FdbEntry> fdb() {
+        List<FdbEntry> out = new ArrayList<>();
+        start(RTM_GETNEIGH, NLM_F_REQUEST | NLM_F_DUMP).ndmsg(Socket.AF_BRIDGE, 0, 0, 0);
+        exchange("RTM_GETNEIGH AF_BRIDGE dump", (s, off) -> {
+            if (NlMsgHdr.type(s, off) == RTM_NEWNEIGH
+                    && NlMsgHdr.length(s, off) > NlMsgHdr.SIZE
+                    && NdMsg.family(s, off + NlMsgHdr.SIZE) == Socket.AF_BRIDGE) {
+                out.add(FdbEntry.decode(s, off));
+            }
+        });
+        return out;
+    }
+
+    /**
+     * Adds an entry to the FDB of the bridge {@code portIndex} belongs to (NTF_MASTER), like
+     * {@code bridge fdb add MAC dev PORT master [static|dynamic] [vlan VID]}: NUD_NOARP for a
+     * static entry, NUD_REACHABLE for a dynamic one (which then ages). {@code replace} picks
+     * NLM_F_REPLACE over NLM_F_EXCL (EEXIST if present).
+     */
+    public void addFdb(int portIndex, MacAddress mac, int vlan, boolean isStatic, boolean replace) {
+        int flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | (replace ? NLM_F_REPLACE : NLM_F_EXCL);
+        int state = isStatic ? NdMsg.NUD_NOARP : NdMsg.NUD_REACHABLE;
+        neigh(RTM_NEWNEIGH, flags, portIndex, state, NdMsg.NTF_MASTER, mac, vlan);
+        exchange("RTM_NEWNEIGH fdb add " + mac + vlanText(vlan) + " on ifindex " + portIndex, null);
+    }
+
+    /** Deletes an entry from the bridge's FDB (RTM_DELNEIGH, NTF_MASTER). */
+    public void deleteFdb(int portIndex, MacAddress mac, int vlan) {
+        neigh(RTM_DELNEIGH, NLM_F_REQUEST | NLM_F_ACK, portIndex, 0, NdMsg.NTF_MASTER, mac, vlan);
+        exchange("RTM_DELNEIGH fdb del " + mac + vlanText(vlan) + " on ifindex " + portIndex, null);
+    }
+
+    /**
+     * RTM_NEWNEIGH with NTF_USE|NTF_MASTER: the kernel runs br_fdb_update() for the port, as if
+     * a frame from {@code mac} had arrived there, which refreshes an entry's ageing time.
+     */
+    public void refreshFdb(int portIndex, MacAddress mac, int vlan) {
+        // br_fdb_add() rejects a state without NUD_PERMANENT|NUD_NOARP|NUD_REACHABLE even for NTF_USE.
+        neigh(RTM_NEWNEIGH, NLM_F_REQUEST | NLM_F_ACK, portIndex, NdMsg.NUD_REACHABLE,
+                NdMsg.NTF_USE | NdMsg.NTF_MASTER, mac, vlan);
+        exchange("RTM_NEWNEIGH NTF_USE fdb refresh " + mac + vlanText(vlan) + " on ifindex " + portIndex, null);
+    }
+
+    /**
+     * The nsid this namespace uses for the namespace behind {@code netnsFd} (RTM_GETNSID with
+     * NETNSA_FD), or -1 if none is assigned.
+     */
+    public int nsidOf(int netnsFd) {
+        start(RTM_GETNSID, NLM_F_REQUEST | NLM_F_ACK).rtgenmsg(Socket.AF_UNSPEC).u32(NETNSA_FD, netnsFd);
+        int[] nsid = {NETNSA_NSID_NOT_ASSIGNED};
+        exchange("RTM_GETNSID fd " + netnsFd, (s, off) -> {
+            if (NlMsgHdr.type(s, off) == RTM_NEWNSID) {
+                AttrTable a = Messages.attrs(s, off, 1, 8);
+                nsid[0] = a.u32(NETNSA_NSID, NETNSA_NSID_NOT_ASSIGNED);
+            }
+        });
+        return nsid[0] < 0 ? -1 : nsid[0];
+    }
+
+    /** The port id the kernel bound this socket to. */
+    public int portId() {
+        return socket.portId();
+    }
+
+    @Override
+    public void close() {
+        socket.close();
+    }
+
+    private static String vlanText(int vlan) {
+        return vlan == 0 ? "" : " vlan " + vlan;
+    }
+
+    private void neigh(int type, int flags, int ifindex, int state, int ntf, MacAddress mac, int vlan) {
+        start(type, flags).ndmsg(Socket.AF_BRIDGE, ifindex, state, ntf).bytes(NdMsg.NDA_LLADDR, mac.bytes());
+        if (vlan != 0) {
+            request.u16(NdMsg.NDA_VLAN, vlan);
+        }
+    }
+
+    private MessageWriter start(int type, int flags) {
+        seq = (seq + 1) & 0x7fffffff;
+        return request.start(type, flags, seq);
+    }
+
+    interface Sink {
+        void accept(MemorySegment s, long off);
+    }
+
+    /** Sends the request being built and reads answers until its ack, error or NLMSG_DONE. */
+    private void exchange(String op, Sink sink) {
+        int length = request.finish();
+        int expected = seq;
+        socket.send(request.segment(), length, op);
+        Reply reply = new Reply(expected, sink);
+        while (!reply.done) {
+            long n = socket.receive(0);
+            if (n == -Errno.EINTR.code()) {
+                continue;
+            }
+            if (n < 0) {
+                throw new SysException("recv " + op, (int) -n);
+            }
+            Messages.forEach(socket.buffer(), n, reply);
+        }
+        if (reply.errno != 0) {
+            throw new NetlinkException(op, reply.errno, reply.extAck);
+        }
+        if (reply.interrupted) {
+            throw new DumpInterruptedException(op);
+        }
+    }
+
+    /** The state of one request's answer, fed message by message. Package-private for unit tests. */
+    static final class Reply implements Messages.Handler {
+        private final int seq;
+        private final Sink sink;
+        boolean done;
+        boolean interrupted;
+        int errno;
+        String extAck = "";
+
+        Reply(int seq, Sink sink) {
+            this.seq = seq;
+            this.sink = sink;
+        }
+
+        @Override
+        public boolean onMessage(MemorySegment s, long off) {
+            if (NlMsgHdr.seq(s, off) != seq) {
+                return true; // an answer to an earlier, abandoned request
+            }
+            int flags = NlMsgHdr.flags(s, off);
+            if ((flags & NLM_F_DUMP_INTR) != 0) {
+                interrupted = true;
+            }
+            int len = NlMsgHdr.length(s, off);
+            switch (NlMsgHdr.type(s, off)) {
+                case NLMSG_ERROR -> {
+                    if (len < NlMsgHdr.SIZE + 4) {
+                        throw new MalformedMessageException("NLMSG_ERROR of " + len + " bytes has no error code");
+                    }
+                    int error = NlMsgErr.error(s, off + NlMsgHdr.SIZE);
+                    if (error != 0) {
+                        errno = -error;
+                        extAck = extAck(s, off);
+                    }
+                    done = true;
+                }
+                case NLMSG_DONE -> {
+                    // The payload is the dump's final status (netlink_dump_done), negative on failure.
+                    if (len >= NlMsgHdr.SIZE + 4) {
+                        int error = Wire.u32(s, off + NlMsgHdr.SIZE);
+                        if (error < 0) {
+                            errno = -error;
+                            extAck = tlvMessage(s, off, off + NlMsgHdr.SIZE + 4);
+                        }
+                    }
+                    done = true;
+                }
+                case NLMSG_NOOP, NLMSG_OVERRUN -> {}
+                default -> {
+                    if (sink != null) {
+                        sink.accept(s, off);
+                    }
+                }
+            }
+            return !done;
+        }
+    }
+
+    /** NLMSGERR_ATTR_MSG of an NLMSG_ERROR message at {@code off}, or "". */
+    static String extAck(MemorySegment s, long off) {
+        int flags = NlMsgHdr.flags(s, off);
+        long err = off + NlMsgHdr.SIZE;
+        long tlvs;
+        if ((flags & NLM_F_CAPPED) != 0) {
+            tlvs = err + NlMsgErr.SIZE;
+        } else {
+            if (NlMsgHdr.length(s, off) < NlMsgHdr.SIZE + NlMsgErr.SIZE) {
+                return "";
+            }
+            tlvs = err + 4 + Wire.align(NlMsgErr.requestLength(s, err) & 0xffffffffL);
+        }
+        return tlvMessage(s, off, tlvs);
+    }
+
+    private static String tlvMessage(MemorySegment s, long off, long tlvs) {
+        if ((NlMsgHdr.flags(s, off) & NLM_F_ACK_TLVS) == 0) {
+            return "";
+        }
+        long end = off + NlMsgHdr.length(s, off);
+        if (tlvs >= end) {
+            return "";
+        }
+        return AttrTable.parse(s, tlvs, end, 8, "extended ack").string(NlMsgErr.NLMSGERR_ATTR_MSG, "");
+    }
+}
