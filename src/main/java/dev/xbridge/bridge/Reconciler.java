@@ -160,7 +160,7 @@ public final class Reconciler implements AutoCloseable {
                 a.written = null;
             }
         } else {
-            PortRecord record = new PortRecord(bridge.index(), a.slot, flags, port.state().code());
+            PortRecord record = new PortRecord(bridge.index(), a.slot, flags, port.state().value());
             if (!record.equals(a.written)) {
                 datapath.putPort(port.index(), record);
                 a.written = record;

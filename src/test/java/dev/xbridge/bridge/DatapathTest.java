@@ -114,7 +114,7 @@ class DatapathTest {
     /** Runs one frame; {@code meta} leading bytes become XDP metadata, which shortens the frame (for runts). */
     Outcome run(int ingress, byte[] frame, int meta) {
         return inside.call(() -> {
-            byte[] ctx = XdpMd.builder().data(meta).dataEnd(frame.length).ingressIfindex(ingress).build();
+            XdpMd ctx = XdpMd.forFrame(frame.length).data(meta).ingressIfindex(ingress);
             RunResult r = dp.xdpProgram().run(RunOptions.of(frame).withContext(ctx));
             return new Outcome(r.retval(), dp.lastDecision());
         });
@@ -288,9 +288,10 @@ class DatapathTest {
 
     @Test
     void runtsGoToTheKernel() {
-        // 14 bytes of which 1 is metadata: a 13-byte frame (BPF_PROG_RUN refuses data under ETH_HLEN).
-        byte[] frame = new byte[14];
-        assertPass(run(p1, frame, 1), Reason.PASS_MALFORMED);
+        // 17 bytes of which 4 are XDP metadata: a 13-byte frame. BPF_PROG_RUN refuses data under
+        // ETH_HLEN, and metadata must be a multiple of 4 (xdp_metalen_invalid).
+        byte[] frame = new byte[17];
+        assertPass(run(p1, frame, 4), Reason.PASS_MALFORMED);
     }
 
     @Test
