@@ -142,8 +142,18 @@ static __always_inline int xb_decide(void *data, void *data_end, __u32 ingress, 
 		src = bpf_map_lookup_elem(&fdb, &key);
 		if (!src)
 			return decided(d, XB_ACT_PASS, XB_PASS_SRC_UNKNOWN);
-		if (src->port != ingress || (src->flags & XB_FDB_LOCAL))
+		if (src->port != ingress || (src->flags & XB_FDB_LOCAL)) {
+			/*
+			 * The kernel will move the entry (br_fdb_update) when it
+			 * handles this frame. Until the daemon mirrors the move,
+			 * frames to this MAC must not go to the old port: forget it
+			 * now, so they go to the kernel. Local and sticky entries
+			 * do not move.
+			 */
+			if (!(src->flags & (XB_FDB_LOCAL | XB_FDB_STICKY)))
+				bpf_map_delete_elem(&fdb, &key);
 			return decided(d, XB_ACT_PASS, XB_PASS_SRC_MOVED);
+		}
 	}
 
 	fdb_key(&key, in->bridge, eth->h_dest);

@@ -44,6 +44,7 @@ struct xb_fdb_key {
 /* struct xb_fdb_val.flags */
 #define XB_FDB_LOCAL   (1 << 0) /* permanent/local: the frame is for the host */
 #define XB_FDB_REFRESH (1 << 1) /* dynamic: the daemon keeps it from aging while it is fast-pathed */
+#define XB_FDB_STICKY  (1 << 2) /* the kernel never moves it (NTF_STICKY) */
 
 struct xb_fdb_val {
 	__u32 port;     /* ifindex of the port the MAC is behind; 0 for the bridge itself */

@@ -19,6 +19,8 @@ public record FdbValue(int port, int flags, long seenNanos) {
     public static final int LOCAL = 1;
     /** XB_FDB_REFRESH: dynamic, so the daemon refreshes it while the fast path uses it. */
     public static final int REFRESH = 1 << 1;
+    /** XB_FDB_STICKY: the kernel never moves it, so the datapath keeps it when its MAC shows up elsewhere. */
+    public static final int STICKY = 1 << 2;
 
     public boolean isLocal() {
         return (flags & LOCAL) != 0;

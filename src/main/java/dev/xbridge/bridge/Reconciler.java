@@ -262,6 +262,9 @@ public final class Reconciler implements AutoCloseable {
         if (e.isDynamic() && !e.isExternLearned()) {
             flags |= FdbValue.REFRESH;
         }
+        if (e.isSticky()) {
+            flags |= FdbValue.STICKY;
+        }
         return Optional.of(Map.entry(new FdbKey(bridge, e.vlan(), e.mac()), new FdbValue(port, flags, 0)));
     }
 

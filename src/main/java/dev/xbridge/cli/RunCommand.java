@@ -35,9 +35,9 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--socket", paramLabel = "PATH", description = "Control socket (default: /run/xbridge/netns-INODE.sock).")
     Path socket;
 
-    @Option(names = "--aging-refresh", negatable = true, defaultValue = "true", hidden = true,
-            description = "Refresh fast-pathed FDB entries in the kernel (off only to demonstrate why it is needed).")
-    boolean agingRefresh;
+    @Option(names = "--no-aging-refresh", hidden = true,
+            description = "Do not refresh fast-pathed FDB entries in the kernel (only to show why it is needed).")
+    boolean noAgingRefresh;
 
     @Option(names = {"-v", "--verbose"}, description = "Log every change.")
     boolean verbose;
@@ -50,7 +50,7 @@ final class RunCommand implements Callable<Integer> {
         }
         Privileges.requireForRun();
         Options options = new Options(new LinkedHashSet<>(bridges), new LinkedHashSet<>(ports), fdbMax,
-                reprobeMillis, socket != null ? socket : ControlClient.defaultSocket(), agingRefresh);
+                reprobeMillis, socket != null ? socket : ControlClient.defaultSocket(), !noAgingRefresh);
         AtomicBoolean stop = new AtomicBoolean();
         CountDownLatch stopped = new CountDownLatch(1);
         // SIGTERM and SIGINT run shutdown hooks: ask the loop to stop, then wait for its cleanup.

@@ -3,15 +3,12 @@ package dev.xbridge.testbed;
 import dev.xbridge.daemon.ControlClient;
 import dev.xbridge.daemon.FdbRow;
 import dev.xbridge.daemon.Status;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -24,14 +21,17 @@ public final class DaemonProcess implements AutoCloseable {
 
     private final Process process;
     private final Path socket;
-    private final StringBuffer output = new StringBuffer();
-    private final CountDownLatch ready = new CountDownLatch(1);
-    private final Thread reader;
+    /**
+     * The daemon writes to a file rather than a pipe: at exit, the JDK's
+     * process reaper closes the pipe under a reading thread, losing the last
+     * lines, which are the ones that say how the daemon stopped.
+     */
+    private final Path log;
 
-    private DaemonProcess(Process process, Path socket) {
+    private DaemonProcess(Process process, Path socket, Path log) {
         this.process = process;
         this.socket = socket;
-        this.reader = Thread.ofPlatform().daemon().name("xbridge-daemon-output").start(this::read);
+        this.log = log;
     }
 
     /**
@@ -45,7 +45,13 @@ public final class DaemonProcess implements AutoCloseable {
         argv.add("--socket");
         argv.add(socket.toString());
         argv.addAll(List.of(args));
-        DaemonProcess d = new DaemonProcess(ns.start(argv.toArray(String[]::new)), socket);
+        Path log;
+        try {
+            log = Files.createTempFile("xbridge-" + ns.name() + "-", ".log");
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot create the daemon's log file: " + e.getMessage(), e);
+        }
+        DaemonProcess d = new DaemonProcess(ns.start(log, argv.toArray(String[]::new)), socket, log);
         d.awaitReady(Duration.ofSeconds(60));
         return d;
     }
@@ -58,38 +64,23 @@ public final class DaemonProcess implements AutoCloseable {
                 "dev.xbridge.cli.Main");
     }
 
-    private void read() {
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-            String line;
-            while ((line = r.readLine()) != null) {
-                output.append(line).append('\n');
-                if (line.startsWith(READY)) {
-                    ready.countDown();
-                }
-            }
-        } catch (IOException e) {
-            output.append("[output reader: ").append(e).append("]\n");
-        }
-    }
-
     private void awaitReady(Duration timeout) {
         long end = System.nanoTime() + timeout.toNanos();
         try {
             while (System.nanoTime() < end) {
-                if (ready.await(50, TimeUnit.MILLISECONDS)) {
+                if (output().lines().anyMatch(l -> l.startsWith(READY))) {
                     return;
                 }
-                if (!process.isAlive()) {
-                    reader.join(2000);
+                if (process.waitFor(50, TimeUnit.MILLISECONDS)) {
                     throw new IllegalStateException("xbridge run exited with " + process.exitValue()
-                            + " before it was ready:\n" + output);
+                            + " before it was ready:\n" + output());
                 }
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
         process.destroyForcibly();
-        throw new IllegalStateException("xbridge run not ready after " + timeout.toSeconds() + " s:\n" + output);
+        throw new IllegalStateException("xbridge run not ready after " + timeout.toSeconds() + " s:\n" + output());
     }
 
     public ControlClient client() {
@@ -118,7 +109,11 @@ public final class DaemonProcess implements AutoCloseable {
 
     /** Everything the daemon printed so far (stdout and stderr). */
     public String output() {
-        return output.toString();
+        try {
+            return Files.readString(log);
+        } catch (IOException e) {
+            return "[cannot read " + log + ": " + e.getMessage() + "]";
+        }
     }
 
     /** SIGTERM, then waits for the daemon's cleanup; returns the exit code (143 after a handled SIGTERM). */
@@ -127,9 +122,8 @@ public final class DaemonProcess implements AutoCloseable {
         try {
             if (!process.waitFor(30, TimeUnit.SECONDS)) {
                 process.destroyForcibly();
-                throw new IllegalStateException("xbridge run did not stop within 30 s of SIGTERM:\n" + output);
+                throw new IllegalStateException("xbridge run did not stop within 30 s of SIGTERM:\n" + output());
             }
-            reader.join(2000);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
@@ -138,8 +132,16 @@ public final class DaemonProcess implements AutoCloseable {
 
     @Override
     public void close() {
-        if (process.isAlive()) {
-            stop();
+        try {
+            if (process.isAlive()) {
+                stop();
+            }
+        } finally {
+            try {
+                Files.deleteIfExists(log);
+            } catch (IOException e) {
+                // a temp file; nothing depends on it
+            }
         }
     }
 }
