@@ -36,7 +36,8 @@ public final class Reconciler implements AutoCloseable {
     private final Acceleration policy;
     private final Map<Integer, Attached> attached = new HashMap<>();
     private final BitSet slots = new BitSet(Datapath.MAX_PORTS);
-    private KernelState state = KernelState.empty();
+    /** Read by the control thread for status; replaced, never mutated. */
+    private volatile KernelState state = KernelState.empty();
     private volatile List<PortView> views = List.of();
     private long fdbWriteFailures;
 
