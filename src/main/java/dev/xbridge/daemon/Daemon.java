@@ -53,7 +53,7 @@ public final class Daemon implements AutoCloseable {
     /** Loads the datapath, syncs with the kernel, attaches, and opens the control socket. */
     public void start() {
         rt = RtNetlink.open();
-        monitor = RtMonitor.open();
+        monitor = RtMonitor.open(options.monitorBuffer());
         KernelState first = dumpLinks();
         validateSelection(first);
         datapath = Datapath.load(options.fdbMax(), false);

@@ -178,4 +178,47 @@ class LifecycleTest {
         }
         assertThat(xdpAttached("p1")).as("detached after SIGTERM").isFalse();
     }
+
+    /**
+     * A monitor overrun (ENOBUFS) must lead to a full resync, never a silent
+     * gap: the daemon is frozen while 2,000 FDB changes happen with a tiny
+     * monitor buffer, then must end with exactly the kernel's FDB.
+     */
+    @Test
+    void anOverrunOfTheMonitorLeadsToAFullResync() throws Exception {
+        daemon.close();
+        daemon = DaemonProcess.start(lab.switchNs(), "--monitor-buffer", "4096");
+        long resyncs = daemon.status().resyncs();
+        StringBuilder batch = new StringBuilder();
+        for (int i = 0; i < 1000; i++) {
+            batch.append(String.format("fdb add 02:00:00:00:%02x:%02x dev p1 master static%n", i / 256, i % 256));
+        }
+        for (int i = 0; i < 1000; i += 2) {
+            batch.append(String.format("fdb del 02:00:00:00:%02x:%02x dev p1 master%n", i / 256, i % 256));
+        }
+        java.nio.file.Path file = java.nio.file.Files.createTempFile("xbt-batch", ".txt");
+        try {
+            java.nio.file.Files.writeString(file, batch);
+            Command.runOk("kill", "-STOP", Long.toString(daemon.pid()));
+            try {
+                lab.switchNs().exec("bridge", "-batch", file.toString());
+            } finally {
+                Command.runOk("kill", "-CONT", Long.toString(daemon.pid()));
+            }
+        } finally {
+            java.nio.file.Files.deleteIfExists(file);
+        }
+        await("a resync after the overrun", () -> daemon.status().resyncs() > resyncs);
+        java.util.Set<String> kernel = new java.util.TreeSet<>();
+        for (String line : lab.switchNs().exec("bridge", "fdb", "show", "br", "br0").stdout().split("\n")) {
+            if (line.contains(" master br0") && !line.contains(" self")) {
+                kernel.add(line.split(" ")[0]);
+            }
+        }
+        java.util.Set<String> mirror = new java.util.TreeSet<>();
+        daemon.fdb().forEach(r -> mirror.add(r.mac()));
+        assertThat(kernel).hasSizeGreaterThan(500);
+        assertThat(mirror).isEqualTo(kernel);
+        assertThat(daemon.output()).contains("resyncing everything");
+    }
 }
