@@ -112,6 +112,21 @@ public final class Reconciler implements AutoCloseable {
         return newBridge;
     }
 
+    /**
+     * Looks at one port's veth peer again and applies what changed. The
+     * daemon calls this one port at a time, so a round of probes never holds
+     * up kernel events for more than one probe.
+     */
+    public void reprobe(int index) {
+        Optional<Port> port = state.port(index);
+        Optional<Bridge> bridge = port.flatMap(p -> state.bridge(p.bridge()));
+        if (port.isEmpty() || bridge.isEmpty() || !attached.containsKey(index)) {
+            return;
+        }
+        update(bridge.get(), port.get(), true);
+        publish();
+    }
+
     private void update(Bridge bridge, Port port, boolean reprobe) {
         Attached a = attached.get(port.index());
         if (a == null) {

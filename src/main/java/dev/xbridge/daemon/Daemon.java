@@ -45,6 +45,8 @@ public final class Daemon implements AutoCloseable {
     private long events;
     private boolean pendingApply;
     private KernelState pending;
+    /** Ports whose peers are due to be probed again, one per iteration. */
+    private final java.util.ArrayDeque<Integer> reprobeQueue = new java.util.ArrayDeque<>();
 
     public Daemon(Options options) {
         this.options = options;
@@ -89,6 +91,9 @@ public final class Daemon implements AutoCloseable {
     public void doWork(Duration timeout) {
         long now = System.nanoTime();
         long untilDue = Math.min(nextAging, nextReprobe) - now;
+        if (!reprobeQueue.isEmpty()) {
+            untilDue = 0; // probe the next port right after this round of events
+        }
         Duration wait = Duration.ofNanos(Math.max(0, Math.min(timeout.toNanos(), untilDue)));
         List<RtEvent> batch = new ArrayList<>();
         monitor.poll(wait, batch::add);
@@ -109,8 +114,12 @@ public final class Daemon implements AutoCloseable {
             flushLinks();
         }
         now = System.nanoTime();
-        if (now - nextReprobe >= 0) {
-            reconciler.apply(reconciler.state(), true);
+        if (!reprobeQueue.isEmpty()) {
+            reconciler.reprobe(reprobeQueue.poll());
+        } else if (now - nextReprobe >= 0) {
+            // A probe enters the peer's namespace and asks ethtool: ~10 ms. One port per
+            // iteration keeps FDB changes flowing to the datapath meanwhile.
+            reconciler.ports().forEach(p -> reprobeQueue.add(p.index()));
             nextReprobe = now + options.reprobeMillis() * 1_000_000;
         }
         if (now - nextAging >= 0) {
