@@ -95,24 +95,7 @@ public final class Daemon implements AutoCloseable {
             untilDue = 0; // probe the next port right after this round of events
         }
         Duration wait = Duration.ofNanos(Math.max(0, Math.min(timeout.toNanos(), untilDue)));
-        List<RtEvent> batch = new ArrayList<>();
-        monitor.poll(wait, batch::add);
-        boolean overrun = false;
-        for (RtEvent e : batch) {
-            events++;
-            if (e instanceof RtEvent.Overrun) {
-                overrun = true;
-            }
-        }
-        if (overrun) {
-            LOG.warning("rtnetlink monitor overran (ENOBUFS): events were lost, resyncing everything");
-            resync(dumpLinks());
-        } else {
-            for (RtEvent e : batch) {
-                handle(e);
-            }
-            flushLinks();
-        }
+        applyEvents(wait);
         now = System.nanoTime();
         if (!reprobeQueue.isEmpty()) {
             reconciler.reprobe(reprobeQueue.poll());
@@ -124,10 +107,25 @@ public final class Daemon implements AutoCloseable {
         }
         if (now - nextAging >= 0) {
             if (options.agingRefresh()) {
+                applyEvents(Duration.ZERO); // the refresh must not name a port an entry has just left
                 aging.refresh();
             }
             nextAging = now + agingPeriodNanos();
         }
+    }
+
+    /** Waits up to {@code wait} for kernel events and applies all that are queued. */
+    private void applyEvents(Duration wait) {
+        List<RtEvent> batch = new ArrayList<>();
+        monitor.poll(wait, batch::add);
+        events += batch.size();
+        if (batch.stream().anyMatch(e -> e instanceof RtEvent.Overrun)) {
+            LOG.warning("rtnetlink monitor overran (ENOBUFS): events were lost, resyncing everything");
+            resync(dumpLinks());
+            return;
+        }
+        batch.forEach(this::handle);
+        flushLinks();
     }
 
     private void handle(RtEvent e) {
