@@ -33,6 +33,8 @@ public final class IfInfoMsg {
     public static final int IFLA_LINKINFO = 18;
     public static final int IFLA_AF_SPEC = 26;
     public static final int IFLA_EXT_MASK = 29;
+    /** Promiscuity count: tcpdump (PACKET_MR_PROMISC) raises it without IFF_PROMISC in ifi_flags. */
+    public static final int IFLA_PROMISCUITY = 30;
     public static final int IFLA_LINK_NETNSID = 37;
     public static final int IFLA_XDP = 43;
 
