@@ -180,6 +180,20 @@ class LifecycleTest {
     }
 
     /**
+     * When a container's namespace goes, its veth pair goes with it, and the
+     * port leaves the bridge. The daemon must not keep the namespace alive by
+     * having probed the peer in it (a thread parked there would).
+     */
+    @Test
+    void aHostNamespaceDeletedWhileTheDaemonRunsTakesItsPortWithIt() {
+        Host h2 = lab.host(2);
+        await("h2's peer probed", () -> ports().stream().anyMatch(p -> p.name().equals("p2") && p.peer() != null));
+        dev.xbridge.testbed.Command.runOk("ip", "netns", "del", h2.ns().name());
+        await("p2 gone with the namespace", () -> lab.switchNs().tryExec("ip", "link", "show", "dev", "p2").exitCode() != 0);
+        await("p2 gone from status", () -> ports().stream().noneMatch(p -> p.name().equals("p2")));
+    }
+
+    /**
      * tcpdump on the bridge makes it promiscuous (IFLA_PROMISCUITY, not
      * IFF_PROMISC in the flags), and the kernel then passes every forwarded
      * frame up to the bridge device too: the fast path must step aside so
