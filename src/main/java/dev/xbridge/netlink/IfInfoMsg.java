@@ -54,6 +54,9 @@ public final class IfInfoMsg {
     public static final int IFLA_BR_VLAN_FILTERING = 7;
     public static final int IFLA_BR_VLAN_PROTOCOL = 8;
     public static final int IFLA_BR_GROUP_FWD_MASK = 9;
+    public static final int IFLA_BR_NF_CALL_IPTABLES = 36;
+    public static final int IFLA_BR_NF_CALL_IP6TABLES = 37;
+    public static final int IFLA_BR_NF_CALL_ARPTABLES = 38;
     public static final int IFLA_BR_VLAN_DEFAULT_PVID = 39;
 
     // IFLA_PROTINFO (AF_BRIDGE) and IFLA_INFO_SLAVE_DATA of slave kind "bridge": IFLA_BRPORT_*
