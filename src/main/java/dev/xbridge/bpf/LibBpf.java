@@ -78,6 +78,13 @@ public final class LibBpf {
     static final MethodHandle LINK_CREATE =
             withErrno("bpf_link_create", FunctionDescriptor.of(C_INT, C_INT, C_INT, C_INT, C_POINTER));
 
+    // libbpf.h: TC (clsact qdisc + cls_bpf filter, netlink under the hood)
+    static final MethodHandle TC_HOOK_CREATE = withErrno("bpf_tc_hook_create", FunctionDescriptor.of(C_INT, C_POINTER));
+    static final MethodHandle TC_HOOK_DESTROY = withErrno("bpf_tc_hook_destroy", FunctionDescriptor.of(C_INT, C_POINTER));
+    static final MethodHandle TC_ATTACH = withErrno("bpf_tc_attach", FunctionDescriptor.of(C_INT, C_POINTER, C_POINTER));
+    static final MethodHandle TC_DETACH = withErrno("bpf_tc_detach", FunctionDescriptor.of(C_INT, C_POINTER, C_POINTER));
+    static final MethodHandle TC_QUERY = withErrno("bpf_tc_query", FunctionDescriptor.of(C_INT, C_POINTER, C_POINTER));
+
     // btf.h
     static final MethodHandle BTF_FIND_BY_NAME_KIND =
             withErrno("btf__find_by_name_kind", FunctionDescriptor.of(C_INT, C_POINTER, C_POINTER, C_INT));
