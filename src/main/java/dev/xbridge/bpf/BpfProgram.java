@@ -13,6 +13,7 @@ public final class BpfProgram implements AutoCloseable {
     // UAPI struct bpf_prog_info (linux/bpf.h, 6.1 headers: 232 bytes); only type and id are read.
     private static final long PROG_INFO_SIZE = 232;
     private static final long PROG_INFO_ID_OFFSET = 4;
+    private static final long PROG_INFO_NAME_OFFSET = 64; // char name[BPF_OBJ_NAME_LEN = 16]
 
     // libbpf 1.1.2 bpf.h struct bpf_test_run_opts (checked with offsetof against the installed header)
     private static final long TEST_RUN_OPTS_SIZE = 80;
@@ -72,6 +73,28 @@ public final class BpfProgram implements AutoCloseable {
         try (Arena arena = Arena.ofConfined()) {
             return BpfFd.info(fd(), PROG_INFO_SIZE, arena, "program " + name)
                     .get(ValueLayout.JAVA_INT, PROG_INFO_ID_OFFSET);
+        }
+    }
+
+    /**
+     * The name the kernel keeps for program {@code id} (at most 15 characters), e.g. to
+     * recognise one's own program in an attachment left behind.
+     */
+    public static String nameOfId(int id) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment capture = LibBpf.capture();
+            int fd = (int) LibBpf.PROG_GET_FD_BY_ID.invokeExact(capture, id);
+            if (fd < 0) {
+                throw new BpfException("bpf_prog_get_fd_by_id " + id, LibBpf.errno(fd, capture));
+            }
+            try {
+                return BpfFd.info(fd, PROG_INFO_SIZE, arena, "program id " + id)
+                        .asSlice(PROG_INFO_NAME_OFFSET, 16).getString(0);
+            } finally {
+                BpfFd.close(fd);
+            }
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
         }
     }
 

@@ -75,6 +75,8 @@ public final class LibBpf {
             withErrno("bpf_obj_get_info_by_fd", FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_POINTER));
     static final MethodHandle PROG_TEST_RUN_OPTS =
             withErrno("bpf_prog_test_run_opts", FunctionDescriptor.of(C_INT, C_INT, C_POINTER));
+    static final MethodHandle PROG_GET_FD_BY_ID =
+            withErrno("bpf_prog_get_fd_by_id", FunctionDescriptor.of(C_INT, C_INT));
     static final MethodHandle LINK_CREATE =
             withErrno("bpf_link_create", FunctionDescriptor.of(C_INT, C_INT, C_INT, C_INT, C_POINTER));
 
