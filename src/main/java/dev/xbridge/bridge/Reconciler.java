@@ -41,7 +41,8 @@ public final class Reconciler implements AutoCloseable {
     private final TcAttach tcAttach;
     private final Map<Integer, Attached> attached = new HashMap<>();
     private final BitSet slots = new BitSet(Datapath.MAX_PORTS);
-    private KernelState state = KernelState.empty();
+    /** Read by the control thread for status; replaced, never mutated. */
+    private volatile KernelState state = KernelState.empty();
     private volatile List<PortView> views = List.of();
     private long fdbWriteFailures;
 
@@ -107,16 +108,7 @@ public final class Reconciler implements AutoCloseable {
             }
         }
         // XDP redirect targets are needed only on bridges where some port runs XDP.
-        Set<Integer> xdpBridges = new HashSet<>();
-        for (Port port : known) {
-            Attached a = attached.get(port.index());
-            if (a.hook != null && a.hook.kind() == Hook.Kind.XDP) {
-                xdpBridges.add(port.bridge());
-            }
-        }
-        for (Port port : known) {
-            record(next.bridge(port.bridge()).orElseThrow(), port, xdpBridges.contains(port.bridge()));
-        }
+        records(known);
         for (Integer gone : List.copyOf(attached.keySet())) {
             if (!present.contains(gone)) {
                 remove(gone);
@@ -135,6 +127,44 @@ public final class Reconciler implements AutoCloseable {
         }
         publish();
         return newBridge;
+    }
+
+    /**
+     * Looks at one port's veth peer again and applies what changed. The
+     * daemon calls this one port at a time, so a round of probes never holds
+     * up kernel events for more than one probe. The port's hook may change,
+     * and with it whether its bridge has an XDP port, so every port of the
+     * bridge is written again (unchanged entries are skipped).
+     */
+    public void reprobe(int index) {
+        Optional<Port> port = state.port(index);
+        Optional<Bridge> bridge = port.flatMap(p -> state.bridge(p.bridge()));
+        if (port.isEmpty() || bridge.isEmpty() || !attached.containsKey(index)) {
+            return;
+        }
+        hook(bridge.get(), port.get(), true);
+        List<Port> same = new ArrayList<>();
+        for (Port p : state.ports()) {
+            if (p.bridge() == port.get().bridge() && attached.containsKey(p.index())) {
+                same.add(p);
+            }
+        }
+        records(same);
+        publish();
+    }
+
+    /** Writes the map entries of {@code ports}, each knowing whether its bridge has an XDP port. */
+    private void records(List<Port> ports) {
+        Set<Integer> xdpBridges = new HashSet<>();
+        for (Port port : ports) {
+            Attached a = attached.get(port.index());
+            if (a.hook != null && a.hook.kind() == Hook.Kind.XDP) {
+                xdpBridges.add(port.bridge());
+            }
+        }
+        for (Port port : ports) {
+            record(state.bridge(port.bridge()).orElseThrow(), port, xdpBridges.contains(port.bridge()));
+        }
     }
 
     /** Plans the port and puts the planned hook on it. False when the port got no slot. */

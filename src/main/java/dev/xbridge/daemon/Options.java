@@ -14,14 +14,15 @@ import java.util.Set;
  * @param reprobeMillis how often veth peers are looked at again (no event reports their offload changes)
  * @param socket control socket path
  * @param agingRefresh refresh fast-pathed FDB entries in the kernel; off only to show what goes wrong without it
+ * @param monitorBuffer receive buffer of the rtnetlink monitor socket, in bytes
  * @param hooks hook overrides by port or bridge name ({@code --hook NAME=CHOICE})
  * @param tcAttach how the TC entry attaches ({@code --tc-attach})
  */
 public record Options(Set<String> bridges, Set<String> ports, int fdbMax, long reprobeMillis, java.nio.file.Path socket,
-        boolean agingRefresh, Map<String, HookChoice> hooks, TcAttach tcAttach) {
+        boolean agingRefresh, int monitorBuffer, Map<String, HookChoice> hooks, TcAttach tcAttach) {
 
     public Options(Set<String> bridges, Set<String> ports, int fdbMax, long reprobeMillis, java.nio.file.Path socket,
-            boolean agingRefresh) {
-        this(bridges, ports, fdbMax, reprobeMillis, socket, agingRefresh, Map.of(), TcAttach.AUTO);
+            boolean agingRefresh, int monitorBuffer) {
+        this(bridges, ports, fdbMax, reprobeMillis, socket, agingRefresh, monitorBuffer, Map.of(), TcAttach.AUTO);
     }
 }

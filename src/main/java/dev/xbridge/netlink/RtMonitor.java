@@ -30,12 +30,17 @@ public final class RtMonitor implements AutoCloseable {
         this.socket = socket;
     }
 
+    public static final int DEFAULT_BUFFER = DEFAULT_RECEIVE_BUFFER;
+
     public static RtMonitor open() {
         return open(DEFAULT_RECEIVE_BUFFER);
     }
 
-    /** With a chosen receive buffer size; tests use a tiny one to provoke an overrun. */
-    static RtMonitor open(int receiveBufferBytes) {
+    /**
+     * With a chosen receive buffer size. A larger buffer survives longer
+     * bursts; tests use a tiny one to provoke an overrun.
+     */
+    public static RtMonitor open(int receiveBufferBytes) {
         NetlinkSocket socket = NetlinkSocket.open();
         try {
             socket.receiveBuffer(receiveBufferBytes);
