@@ -129,6 +129,7 @@ public final class Daemon implements AutoCloseable {
         events += batch.size();
         if (batch.stream().anyMatch(e -> e instanceof RtEvent.Overrun)) {
             LOG.warning("rtnetlink monitor overran (ENOBUFS): events were lost, resyncing everything");
+            monitor.discardQueued(); // older than the dump below
             resync(dumpLinks());
             return;
         }
@@ -248,32 +249,37 @@ public final class Daemon implements AutoCloseable {
         return events;
     }
 
-    /** Detaches every program, restores peers, closes the control socket. Idempotent. */
+    /**
+     * Detaches every program, restores peers, closes the control socket.
+     * Idempotent; every step runs even when an earlier one fails. The control
+     * socket goes first and its thread is joined, so no status request reads
+     * a map being closed.
+     */
     @Override
     public void close() {
-        if (control != null) {
-            control.close();
-            control = null;
+        AutoCloseable[] steps = {control, reconciler, peers, datapath, monitor, rt};
+        control = null;
+        reconciler = null;
+        peers = null;
+        datapath = null;
+        monitor = null;
+        rt = null;
+        RuntimeException failure = null;
+        for (AutoCloseable step : steps) {
+            if (step == null) {
+                continue;
+            }
+            try {
+                step.close();
+            } catch (Exception e) {
+                LOG.warning("shutdown: " + step.getClass().getSimpleName() + ": " + e.getMessage());
+                if (failure == null) {
+                    failure = new IllegalStateException("shutdown incomplete: " + e.getMessage(), e);
+                }
+            }
         }
-        if (reconciler != null) {
-            reconciler.close();
-            reconciler = null;
-        }
-        if (peers != null) {
-            peers.close();
-            peers = null;
-        }
-        if (datapath != null) {
-            datapath.close();
-            datapath = null;
-        }
-        if (monitor != null) {
-            monitor.close();
-            monitor = null;
-        }
-        if (rt != null) {
-            rt.close();
-            rt = null;
+        if (failure != null) {
+            throw failure;
         }
     }
 }

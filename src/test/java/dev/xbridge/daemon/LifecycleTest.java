@@ -181,6 +181,55 @@ class LifecycleTest {
     }
 
     /**
+     * When a container's namespace goes, its veth pair goes with it, and the
+     * port leaves the bridge. The daemon must not keep the namespace alive by
+     * having probed the peer in it (a thread parked there would).
+     */
+    @Test
+    void aHostNamespaceDeletedWhileTheDaemonRunsTakesItsPortWithIt() {
+        Host h2 = lab.host(2);
+        await("h2's peer probed", () -> ports().stream().anyMatch(p -> p.name().equals("p2") && p.peer() != null));
+        dev.xbridge.testbed.Command.runOk("ip", "netns", "del", h2.ns().name());
+        await("p2 gone with the namespace", () -> lab.switchNs().tryExec("ip", "link", "show", "dev", "p2").exitCode() != 0);
+        await("p2 gone from status", () -> ports().stream().noneMatch(p -> p.name().equals("p2")));
+    }
+
+    /**
+     * tcpdump on the bridge makes it promiscuous (IFLA_PROMISCUITY, not
+     * IFF_PROMISC in the flags), and the kernel then passes every forwarded
+     * frame up to the bridge device too: the fast path must step aside so
+     * tcpdump sees the bridged traffic, and come back when it stops.
+     */
+    @Test
+    void tcpdumpOnTheBridgeMakesTheFastPathStepAsideAndSeeEverything() throws Exception {
+        Host h1 = lab.host(1);
+        Host h2 = lab.host(2);
+        assertThat(h1.ping(h2).allReceived()).isTrue();
+        java.nio.file.Path capture = java.nio.file.Files.createTempFile("xbt-tcpdump", ".txt");
+        try {
+            Process tcpdump = lab.switchNs().start(capture, "tcpdump", "-l", "-n", "-i", lab.bridge(), "icmp");
+            await("the bridge seen as promiscuous", () -> ports().stream().allMatch(
+                    p -> p.reason() != null && p.reason().contains("promiscuous")));
+            long fast = ports().stream().mapToLong(Status.PortStatus::fastPackets).sum();
+            assertThat(h1.ping(h2, 5, Duration.ofMillis(20)).allReceived()).isTrue();
+            assertThat(ports().stream().mapToLong(Status.PortStatus::fastPackets).sum())
+                    .as("nothing fast-pathed while tcpdump runs").isEqualTo(fast);
+            await("tcpdump saw the 10 bridged ICMP frames", () -> {
+                try {
+                    return java.nio.file.Files.readString(capture).lines().filter(l -> l.contains("ICMP echo")).count() >= 10;
+                } catch (java.io.IOException e) {
+                    throw new AssertionError(e);
+                }
+            });
+            tcpdump.destroy();
+            tcpdump.waitFor();
+            await("accelerated again", () -> ports().stream().allMatch(Status.PortStatus::accelerated));
+        } finally {
+            java.nio.file.Files.deleteIfExists(capture);
+        }
+    }
+
+    /**
      * A monitor overrun (ENOBUFS) must lead to a full resync, never a silent
      * gap: the daemon is frozen while 2,000 FDB changes happen with a tiny
      * monitor buffer, then must end with exactly the kernel's FDB.
