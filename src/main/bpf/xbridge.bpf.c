@@ -8,10 +8,15 @@
  * should_deliver() (net/bridge/br_forward.c) for the cases it accelerates;
  * everything else is XDP_PASS, so the kernel sees exactly the frames it
  * would have seen without xbridge, minus the known unicast it would have
- * forwarded the same way. docs/semantics.md lists each rule.
+ * forwarded the same way. docs/design.md lists each rule.
+ *
+ * Two entry points share the decision core: XDP (xbridge_xdp), for ports
+ * whose frames arrive finished, and TC ingress (xbridge_tc), for ports whose
+ * frames carry checksum or GSO state that only an sk_buff keeps.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
+#include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
@@ -36,7 +41,7 @@ struct {
 	__type(value, struct xb_fdb_val);
 } fdb SEC(".maps");
 
-/* Redirect targets. A port is here only when it can receive XDP frames. */
+/* XDP redirect targets. A port is here only when it can receive XDP frames (XB_PORT_XDP_EGRESS). */
 struct {
 	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
 	__uint(max_entries, XB_MAX_PORTS);
@@ -99,15 +104,19 @@ static __always_inline int decided(struct xb_decision *d, __u32 action, __u32 re
 
 /*
  * The decision core, shared by every entry point. Fills *d and returns its
- * action. Each check is one rule of the kernel bridge; the order follows
+ * action. can_take is the XB_PORT_* flag an egress port needs for this entry
+ * point's redirect (an XDP frame and an sk_buff go to different targets);
+ * *egress_flags gets the egress port's flags on a redirect. Each check is one rule of the kernel bridge; the order follows
  * br_handle_frame() then br_handle_frame_finish() then should_deliver().
  */
-static __always_inline int xb_decide(void *data, void *data_end, __u32 ingress, struct xb_decision *d)
+static __always_inline int xb_decide(void *data, void *data_end, __u32 ingress, __u16 can_take,
+				     struct xb_decision *d, __u16 *egress_flags)
 {
 	struct ethhdr *eth = data;
 
 	d->egress = 0;
 	d->slot = 0;
+	*egress_flags = 0;
 
 	if ((void *)(eth + 1) > data_end)
 		return decided(d, XB_ACT_PASS, XB_PASS_MALFORMED);
@@ -168,7 +177,7 @@ static __always_inline int xb_decide(void *data, void *data_end, __u32 ingress, 
 
 	__u32 egress = dst->port;
 	struct xb_port *out = bpf_map_lookup_elem(&ports, &egress);
-	if (!out || !(out->flags & XB_PORT_EGRESS) || out->bridge != in->bridge)
+	if (!out || !(out->flags & can_take) || out->bridge != in->bridge)
 		return decided(d, XB_ACT_PASS, XB_PASS_EGRESS_UNAVAILABLE);
 	if (out->state != XB_STATE_FORWARDING)
 		return decided(d, XB_ACT_PASS, XB_PASS_EGRESS_BLOCKED);
@@ -184,6 +193,7 @@ static __always_inline int xb_decide(void *data, void *data_end, __u32 ingress, 
 	}
 
 	d->egress = egress;
+	*egress_flags = out->flags;
 	return decided(d, XB_ACT_REDIRECT, XB_REDIRECT);
 }
 
@@ -211,7 +221,8 @@ int xbridge_xdp(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct xb_decision d;
-	int action = xb_decide(data, data_end, ctx->ingress_ifindex, &d);
+	__u16 egress_flags;
+	int action = xb_decide(data, data_end, ctx->ingress_ifindex, XB_PORT_XDP_EGRESS, &d, &egress_flags);
 	int verdict = XDP_PASS;
 
 	if (action == XB_ACT_REDIRECT) {
@@ -225,5 +236,53 @@ int xbridge_xdp(struct xdp_md *ctx)
 		verdict = XDP_DROP;
 	}
 	count(&d, data_end - data);
+	return verdict;
+}
+
+/*
+ * TC ingress (tcx link, or clsact + cls_bpf in direct-action mode). The
+ * sk_buff keeps CHECKSUM_PARTIAL and GSO state through a redirect, so this
+ * entry is exact for senders with offloads on, which XDP is not.
+ */
+SEC("tc")
+int xbridge_tc(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+
+	/* The MAC header is linear after eth_type_trans(); pull only if a driver left it paged. */
+	if (data + ETH_HLEN > data_end) {
+		bpf_skb_pull_data(skb, ETH_HLEN);
+		data = (void *)(long)skb->data;
+		data_end = (void *)(long)skb->data_end;
+	}
+
+	struct xb_decision d;
+	__u16 egress_flags;
+	int action = xb_decide(data, data_end, skb->ifindex, XB_PORT_EGRESS, &d, &egress_flags);
+	int verdict = TC_ACT_OK;
+
+	if (action == XB_ACT_REDIRECT) {
+		/*
+		 * bpf_redirect_peer(port): skb_do_redirect() swaps in the port's veth
+		 * peer and hands the skb to that peer's ingress in its own namespace
+		 * (another __netif_receive_skb_core round), skipping the port's
+		 * transmit and the backlog queue. The kernel drops it when the peer
+		 * is in this namespace, so the daemon sets XB_PORT_PEER only when it
+		 * is not. Otherwise bpf_redirect: the port's egress, as br_forward().
+		 */
+		if (egress_flags & XB_PORT_PEER)
+			verdict = bpf_redirect_peer(d.egress, 0);
+		else
+			verdict = bpf_redirect(d.egress, 0);
+		if (verdict != TC_ACT_REDIRECT) {
+			verdict = TC_ACT_OK;
+			d.action = XB_ACT_PASS;
+			d.reason = XB_PASS_REDIRECT_FAILED;
+		}
+	} else if (action == XB_ACT_DROP) {
+		verdict = TC_ACT_SHOT;
+	}
+	count(&d, skb->len);
 	return verdict;
 }

@@ -23,7 +23,9 @@
 #define XB_PORT_LEARNING (1 << 0) /* BR_LEARNING: the kernel learns from this port */
 #define XB_PORT_ISOLATED (1 << 1) /* BR_ISOLATED */
 #define XB_PORT_KERNEL   (1 << 2) /* step aside: every frame from this port goes to the kernel */
-#define XB_PORT_EGRESS   (1 << 3) /* a redirect target: in tx_ports and able to receive redirected frames */
+#define XB_PORT_EGRESS   (1 << 3) /* an skb redirect target: the TC entry may forward here */
+#define XB_PORT_XDP_EGRESS (1 << 4) /* an XDP redirect target: in tx_ports, its peer runs NAPI */
+#define XB_PORT_PEER     (1 << 5) /* a veth whose peer is in another namespace: TC uses bpf_redirect_peer */
 
 /* ports: ifindex -> port. One entry per bridge port xbridge knows. */
 struct xb_port {
@@ -73,7 +75,7 @@ enum xb_reason {
 	XB_PASS_EGRESS_UNAVAILABLE, /* egress port cannot take redirected frames */
 	XB_PASS_EGRESS_BLOCKED,   /* egress port is not forwarding */
 	XB_PASS_ISOLATED,         /* isolated to isolated: the kernel drops it */
-	XB_PASS_REDIRECT_FAILED,  /* the devmap had no entry for the egress port */
+	XB_PASS_REDIRECT_FAILED,  /* the redirect helper refused (XDP: no devmap entry for the egress port) */
 	XB_DROP,                  /* reserved for rules mirrored as drops */
 	XB_REASON_COUNT,
 };

@@ -15,7 +15,12 @@ public record PortRecord(int bridge, int slot, int flags, int state) {
     public static final int LEARNING = 1;
     public static final int ISOLATED = 1 << 1;
     public static final int KERNEL = 1 << 2;
+    /** An sk_buff redirect target: the TC entry may forward here. */
     public static final int EGRESS = 1 << 3;
+    /** An XDP redirect target: in the devmap, and its peer runs NAPI. */
+    public static final int XDP_EGRESS = 1 << 4;
+    /** A veth whose peer lives in another namespace: the TC entry uses bpf_redirect_peer. */
+    public static final int PEER = 1 << 5;
 
     public static final Codec<PortRecord> CODEC = new Codec<>() {
         @Override

@@ -24,7 +24,7 @@ public enum Reason {
     PASS_EGRESS_UNAVAILABLE("egress port not accelerated"),
     PASS_EGRESS_BLOCKED("egress port not forwarding"),
     PASS_ISOLATED("isolated to isolated"),
-    PASS_REDIRECT_FAILED("devmap had no entry"),
+    PASS_REDIRECT_FAILED("redirect refused (XDP: no devmap entry)"),
     DROP("dropped");
 
     private final String description;

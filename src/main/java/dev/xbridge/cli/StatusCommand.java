@@ -49,11 +49,11 @@ final class StatusCommand implements Callable<Integer> {
         for (Status.BridgeStatus b : status.bridges()) {
             System.out.println();
             System.out.println("bridge " + b.name() + (b.up() ? " (up" : " (down") + ", ageing " + b.ageingSeconds() + " s)");
-            Table t = new Table("PORT", "STATE", "HOOK", "MODE", "FAST", "SLOW", "DROP", "EGRESS", "NOTE");
+            Table t = new Table("PORT", "STATE", "HOOK", "MODE", "FAST", "SLOW", "DROP", "EGRESS", "REASON");
             for (Status.PortStatus p : b.ports()) {
                 t.row(p.name(), p.state(), p.hook(), p.mode().isEmpty() ? "-" : p.mode(), p.fastPackets(),
                         p.slowPackets(), p.droppedPackets(), p.egress() ? "yes" : "no",
-                        p.reason() != null ? p.reason() : "accelerated");
+                        p.reason());
             }
             System.out.print(t.toString().indent(2));
             for (Status.PortStatus p : b.ports()) {

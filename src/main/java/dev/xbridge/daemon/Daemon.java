@@ -60,7 +60,8 @@ public final class Daemon implements AutoCloseable {
         validateSelection(first);
         datapath = Datapath.load(options.fdbMax(), false);
         peers = new VethPeers(rt);
-        reconciler = new Reconciler(datapath, peers, new Acceleration(options.bridges(), options.ports()));
+        reconciler = new Reconciler(datapath, peers,
+                new Acceleration(options.bridges(), options.ports(), options.hooks()), options.tcAttach());
         aging = new Aging(datapath, rt);
         resync(first);
         control = ControlServer.start(options.socket(), this);
@@ -83,6 +84,13 @@ public final class Daemon implements AutoCloseable {
             if (!ports.contains(p)) {
                 throw new IllegalArgumentException("no bridge port named '" + p + "' in this network namespace; ports here: "
                         + (ports.isEmpty() ? "none" : String.join(", ", ports)));
+            }
+        }
+        for (String name : options.hooks().keySet()) {
+            if (!ports.contains(name) && !bridges.contains(name)) {
+                throw new IllegalArgumentException("--hook " + name + "=...: no bridge or bridge port named '" + name
+                        + "' in this network namespace; bridges: " + (bridges.isEmpty() ? "none" : String.join(", ", bridges))
+                        + "; ports: " + (ports.isEmpty() ? "none" : String.join(", ", ports)));
             }
         }
     }
