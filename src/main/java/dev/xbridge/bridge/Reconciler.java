@@ -36,6 +36,7 @@ public final class Reconciler implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Reconciler.class.getName());
 
     private final Datapath datapath;
+    private final boolean agingSamples;
     private final VethPeers peers;
     private final Acceleration policy;
     private final TcAttach tcAttach;
@@ -44,7 +45,7 @@ public final class Reconciler implements AutoCloseable {
     /** Read by the control thread for status; replaced, never mutated. */
     private volatile KernelState state = KernelState.empty();
     private volatile List<PortView> views = List.of();
-    private long fdbWriteFailures;
+    private volatile long fdbWriteFailures;
 
     /** Runtime facts of a port the reconciler has seen. */
     private static final class Attached {
@@ -62,14 +63,20 @@ public final class Reconciler implements AutoCloseable {
     }
 
     public Reconciler(Datapath datapath, VethPeers peers, Acceleration policy) {
-        this(datapath, peers, policy, TcAttach.AUTO);
+        this(datapath, peers, policy, TcAttach.AUTO, true);
     }
 
-    public Reconciler(Datapath datapath, VethPeers peers, Acceleration policy, TcAttach tcAttach) {
+    /**
+     * @param agingSamples let the datapath hand the kernel one frame per source and period, so
+     *     the kernel keeps fast-pathed entries from aging; off only to show why it is needed
+     */
+    public Reconciler(Datapath datapath, VethPeers peers, Acceleration policy, TcAttach tcAttach,
+            boolean agingSamples) {
         this.datapath = datapath;
         this.peers = peers;
         this.policy = policy;
         this.tcAttach = tcAttach;
+        this.agingSamples = agingSamples;
         slots.set(0); // slot 0 counts frames from non-ports
     }
 
@@ -246,7 +253,8 @@ public final class Reconciler implements AutoCloseable {
                 a.written = null;
             }
         } else {
-            PortRecord record = new PortRecord(bridge.index(), a.slot, flags, port.state().value());
+            PortRecord record = new PortRecord(bridge.index(), a.slot, flags, port.state().value(),
+                    port.link().mtu(), agingSamples ? samplePeriodMillis(bridge) : 0);
             if (!record.equals(a.written)) {
                 datapath.putPort(port.index(), record);
                 a.written = record;
@@ -362,6 +370,21 @@ public final class Reconciler implements AutoCloseable {
                     a.hook != null ? a.hook.programId() : 0, a.peer, peers.changedGro(port.index())));
         }
         views = List.copyOf(out);
+    }
+
+    /**
+     * A tenth of the bridge's ageing_time: an active entry is refreshed at
+     * least ten times before it could expire, and ages at most a tenth early
+     * once its traffic stops. 30 s when the kernel did not say (its default
+     * ageing_time is 300 s); at least 1 ms (ageing_time 0 expires entries at
+     * once anyway).
+     */
+    static int samplePeriodMillis(Bridge bridge) {
+        long centis = bridge.ageingCentis();
+        if (centis < 0) {
+            return 30_000;
+        }
+        return (int) Math.max(1, Math.min(Integer.MAX_VALUE, centis)); // centiseconds * 10 ms / 10
     }
 
     // ---- FDB ----

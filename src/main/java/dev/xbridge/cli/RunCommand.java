@@ -48,7 +48,7 @@ final class RunCommand implements Callable<Integer> {
     Path socket;
 
     @Option(names = "--no-aging-refresh", hidden = true,
-            description = "Do not refresh fast-pathed FDB entries in the kernel (only to show why it is needed).")
+            description = "Do not hand the kernel aging samples of fast-pathed sources (only to show why they are needed).")
     boolean noAgingRefresh;
 
     @Option(names = "--monitor-buffer", paramLabel = "BYTES", hidden = true,

@@ -37,15 +37,14 @@ final class StatusCommand implements Callable<Integer> {
                         + status.bridges().stream().map(Status.BridgeStatus::name).collect(Collectors.joining(", ")));
             }
             status = new Status(status.pid(), status.started(), status.events(), status.resyncs(),
-                    status.agingRefreshes(), status.fdbWriteFailures(), only);
+                    status.fdbWriteFailures(), only);
         }
         if (json) {
             System.out.println(JSON.writeValueAsString(status));
             return 0;
         }
         System.out.println("xbridge daemon pid " + status.pid() + ", up since " + status.started() + "; "
-                + status.events() + " kernel events, " + status.resyncs() + " resyncs, "
-                + status.agingRefreshes() + " aging refreshes");
+                + status.events() + " kernel events, " + status.resyncs() + " resyncs");
         for (Status.BridgeStatus b : status.bridges()) {
             System.out.println();
             System.out.println("bridge " + b.name() + (b.up() ? " (up" : " (down") + ", ageing " + b.ageingSeconds() + " s)");

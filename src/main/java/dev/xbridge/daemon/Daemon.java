@@ -37,9 +37,7 @@ public final class Daemon implements AutoCloseable {
     private Datapath datapath;
     private VethPeers peers;
     private Reconciler reconciler;
-    private Aging aging;
     private ControlServer control;
-    private long nextAging;
     private long nextReprobe;
     private long resyncs;
     private long events;
@@ -61,12 +59,11 @@ public final class Daemon implements AutoCloseable {
         datapath = Datapath.load(options.fdbMax(), false);
         peers = new VethPeers(rt);
         reconciler = new Reconciler(datapath, peers,
-                new Acceleration(options.bridges(), options.ports(), options.hooks()), options.tcAttach());
-        aging = new Aging(datapath, rt);
+                new Acceleration(options.bridges(), options.ports(), options.hooks()), options.tcAttach(),
+                options.agingRefresh());
         resync(first);
         control = ControlServer.start(options.socket(), this);
         long now = System.nanoTime();
-        nextAging = now + agingPeriodNanos();
         nextReprobe = now + options.reprobeMillis() * 1_000_000;
     }
 
@@ -98,7 +95,7 @@ public final class Daemon implements AutoCloseable {
     /** Waits up to {@code timeout} for kernel events, applies them, and runs what is due. */
     public void doWork(Duration timeout) {
         long now = System.nanoTime();
-        long untilDue = Math.min(nextAging, nextReprobe) - now;
+        long untilDue = nextReprobe - now;
         if (!reprobeQueue.isEmpty()) {
             untilDue = 0; // probe the next port right after this round of events
         }
@@ -112,13 +109,6 @@ public final class Daemon implements AutoCloseable {
             // iteration keeps FDB changes flowing to the datapath meanwhile.
             reconciler.ports().forEach(p -> reprobeQueue.add(p.index()));
             nextReprobe = now + options.reprobeMillis() * 1_000_000;
-        }
-        if (now - nextAging >= 0) {
-            if (options.agingRefresh()) {
-                applyEvents(Duration.ZERO); // the refresh must not name a port an entry has just left
-                aging.refresh();
-            }
-            nextAging = now + agingPeriodNanos();
         }
     }
 
@@ -205,15 +195,6 @@ public final class Daemon implements AutoCloseable {
         }
     }
 
-    private long agingPeriodNanos() {
-        long shortest = reconciler.state().bridges().stream()
-                .mapToLong(Bridge::ageingCentis)
-                .filter(c -> c > 0)
-                .min()
-                .orElse(-1);
-        return Aging.periodMillis(shortest) * 1_000_000;
-    }
-
     /** Loops until {@code stop} is set, then cleans up. */
     public void run(AtomicBoolean stop) {
         while (!stop.get()) {
@@ -231,10 +212,6 @@ public final class Daemon implements AutoCloseable {
 
     Datapath datapath() {
         return datapath;
-    }
-
-    Aging aging() {
-        return aging;
     }
 
     Instant started() {

@@ -13,7 +13,8 @@ import java.util.Set;
  * @param fdbMax FDB map capacity
  * @param reprobeMillis how often veth peers are looked at again (no event reports their offload changes)
  * @param socket control socket path
- * @param agingRefresh refresh fast-pathed FDB entries in the kernel; off only to show what goes wrong without it
+ * @param agingRefresh let the kernel see one frame per fast-pathed source and sample period, so it
+ *     refreshes the entry itself; off only to show what goes wrong without it
  * @param monitorBuffer receive buffer of the rtnetlink monitor socket, in bytes
  * @param hooks hook overrides by port or bridge name ({@code --hook NAME=CHOICE})
  * @param tcAttach how the TC entry attaches ({@code --tc-attach})

@@ -14,7 +14,7 @@ import java.util.Map;
  * What {@code xbridge status} shows, as plain records so the same data
  * serialises to JSON for {@code --json} and over the control socket.
  */
-public record Status(long pid, String started, long events, long resyncs, long agingRefreshes,
+public record Status(long pid, String started, long events, long resyncs,
         long fdbWriteFailures, List<BridgeStatus> bridges) {
 
     /** @param ageingSeconds the bridge's ageing_time */
@@ -59,6 +59,6 @@ public record Status(long pid, String started, long events, long resyncs, long a
             bridges.add(new BridgeStatus(b.name(), b.index(), b.isUp(), b.ageingCentis() / 100.0, ports));
         }
         return new Status(ProcessHandle.current().pid(), d.started().toString(), d.events(), d.resyncs(),
-                d.aging().refreshed(), d.reconciler().fdbWriteFailures(), bridges);
+                d.reconciler().fdbWriteFailures(), bridges);
     }
 }

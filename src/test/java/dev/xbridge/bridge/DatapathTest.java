@@ -381,24 +381,68 @@ class DatapathTest {
         assertThat(o.decision().egress()).isEqualTo(p2);
     }
 
+    /**
+     * Aging: once per sample period a refreshable source's frame goes to the
+     * kernel (which refreshes the entry itself and forwards the frame to the
+     * same port); the frames in between take the fast path.
+     */
     @Test
-    void aRedirectStampsTheSourceEntryForAgingAndAPassDoesNot() {
+    void oneFramePerSourceAndSamplePeriodGoesToTheKernelForAging() throws Exception {
+        in(() -> {
+            dp.putPort(p1, new PortRecord(BRIDGE, 1, PortRecord.LEARNING | TARGET, 3, 1500, 200));
+            return null;
+        });
         long before = System.nanoTime();
-        run(p1, Frames.ipv4(UNKNOWN, A));
-        assertThat(in(() -> dp.fdb(new FdbKey(BRIDGE, 0, A)).orElseThrow().seenNanos())).isZero();
-        run(p1, Frames.ipv4(B, A));
-        long seen = in(() -> dp.fdb(new FdbKey(BRIDGE, 0, A)).orElseThrow().seenNanos());
-        assertThat(seen).isGreaterThanOrEqualTo(before).isLessThanOrEqualTo(System.nanoTime());
+        assertPass(run(p1, Frames.ipv4(B, A)), Reason.PASS_AGING);
+        long sampled = in(() -> dp.fdb(new FdbKey(BRIDGE, 0, A)).orElseThrow().sampledNanos());
+        assertThat(sampled).isBetween(before, System.nanoTime());
+        for (int i = 0; i < 5; i++) {
+            assertThat(run(p1, Frames.ipv4(B, A)).decision().reason()).as("within the period").isEqualTo(Reason.REDIRECT);
+        }
+        Thread.sleep(250);
+        assertPass(run(p1, Frames.ipv4(B, A)), Reason.PASS_AGING);
+        assertThat(run(p1, Frames.ipv4(B, A)).decision().reason()).isEqualTo(Reason.REDIRECT);
     }
 
     @Test
-    void staticEntriesAreNotStamped() {
+    void staticEntriesAndPortsWithoutSamplingAreNeverSampled() {
         in(() -> {
+            dp.putPort(p1, new PortRecord(BRIDGE, 1, PortRecord.LEARNING | TARGET, 3, 1500, 200));
             dp.putFdb(new FdbKey(BRIDGE, 0, A), new FdbValue(p1, 0, 0));
             return null;
         });
-        assertThat(run(p1, Frames.ipv4(B, A)).verdict()).isEqualTo(Verdict.REDIRECT);
-        assertThat(in(() -> dp.fdb(new FdbKey(BRIDGE, 0, A)).orElseThrow().seenNanos())).isZero();
+        assertThat(run(p1, Frames.ipv4(B, A)).decision().reason()).as("static source").isEqualTo(Reason.REDIRECT);
+        in(() -> {
+            dp.putPort(p1, new PortRecord(BRIDGE, 1, PortRecord.LEARNING | TARGET, 3, 1500, 0));
+            dp.putFdb(new FdbKey(BRIDGE, 0, A), new FdbValue(p1, FdbValue.REFRESH, 0));
+            return null;
+        });
+        assertThat(run(p1, Frames.ipv4(B, A)).decision().reason()).as("sample period 0").isEqualTo(Reason.REDIRECT);
+    }
+
+    /**
+     * The kernel learns from broadcast, multicast and link-local frames too:
+     * a MAC announcing itself on a new port with a broadcast (GARP, RARP)
+     * must stop being redirected to its old port at once.
+     */
+    @Test
+    void aSourceMovingWithABroadcastOrALinkLocalFrameIsForgottenToo() {
+        assertPass(run(p2, Frames.ipv4(MacAddress.parse("ff:ff:ff:ff:ff:ff"), A)), Reason.PASS_BROADCAST);
+        assertThat(in(() -> dp.fdb(new FdbKey(BRIDGE, 0, A)))).as("A forgotten on a broadcast from p2").isEmpty();
+        standardState();
+        assertPass(run(p2, Frames.ethernet(MacAddress.parse("01:80:c2:00:00:0e"), A, 0x88cc, 46)), Reason.PASS_LINK_LOCAL);
+        assertThat(in(() -> dp.fdb(new FdbKey(BRIDGE, 0, A)))).as("A forgotten on LLDP from p2").isEmpty();
+    }
+
+    /** In states where the kernel does not learn, a frame from a known MAC moves nothing; the entry stays. */
+    @Test
+    void aSourceSeenOnABlockingPortIsNotForgotten() {
+        in(() -> {
+            dp.putPort(p2, port(BRIDGE, 2, PortRecord.LEARNING | TARGET, 4));
+            return null;
+        });
+        assertPass(run(p2, Frames.ipv4(B, A)), Reason.PASS_NOT_FORWARDING);
+        assertThat(in(() -> dp.fdb(new FdbKey(BRIDGE, 0, A)))).isPresent();
     }
 
     @Test
@@ -424,11 +468,12 @@ class DatapathTest {
     void javaLayoutsMatchTheObjectsBtf() {
         var btf = dp.object().btf();
         assertLayout(btf, "xb_port", PortRecord.SIZE, "bridge", PortRecord.BRIDGE_OFFSET, "slot",
-                PortRecord.SLOT_OFFSET, "flags", PortRecord.FLAGS_OFFSET, "state", PortRecord.STATE_OFFSET);
+                PortRecord.SLOT_OFFSET, "flags", PortRecord.FLAGS_OFFSET, "state", PortRecord.STATE_OFFSET, "mtu",
+                PortRecord.MTU_OFFSET, "sample_ms", PortRecord.SAMPLE_MS_OFFSET);
         assertLayout(btf, "xb_fdb_key", FdbKey.SIZE, "bridge", FdbKey.BRIDGE_OFFSET, "vid", FdbKey.VID_OFFSET,
                 "mac", FdbKey.MAC_OFFSET);
         assertLayout(btf, "xb_fdb_val", FdbValue.SIZE, "port", FdbValue.PORT_OFFSET, "flags",
-                FdbValue.FLAGS_OFFSET, "seen_ns", FdbValue.SEEN_OFFSET);
+                FdbValue.FLAGS_OFFSET, "sampled_ns", FdbValue.SAMPLED_OFFSET);
         assertLayout(btf, "xb_stats", PortStats.SIZE, "packets", PortStats.PACKETS_OFFSET, "redirect_bytes",
                 PortStats.REDIRECT_BYTES_OFFSET);
         assertLayout(btf, "xb_decision", Decision.SIZE, "action", Decision.ACTION_OFFSET, "reason",

@@ -54,7 +54,25 @@ class TcDatapathTest extends DatapathTest {
             }
         }
         assertThat(differences).isEmpty();
-        assertThat(cases).hasSizeGreaterThanOrEqualTo(Reason.values().length - 6);
+        // Every reason reachable from the standard state (aging samples, MTU, states and flags need their own).
+        assertThat(cases).hasSizeGreaterThanOrEqualTo(Reason.values().length - 8);
         assertThat(redirects).as("the corpus exercises the fast path, not only passes").isEqualTo(2);
+    }
+
+    /**
+     * bpf_redirect and bpf_redirect_peer skip is_skb_forwardable(), which
+     * drops a non-GSO frame longer than the egress MTU plus Ethernet and VLAN
+     * header; the TC entry hands such a frame to the kernel instead.
+     */
+    @Test
+    void aFrameLargerThanTheEgressMtuGoesToTheKernel() {
+        in(() -> {
+            dp.putPort(p2, new PortRecord(BRIDGE, 2, PortRecord.LEARNING | TARGET, 3, 100, 0));
+            return null;
+        });
+        byte[] fits = Frames.ethernet(B, A, Frames.ETH_P_IP, 100 + 4); // 118 = 100 + ETH_HLEN + VLAN_HLEN
+        byte[] tooBig = Frames.ethernet(B, A, Frames.ETH_P_IP, 100 + 5);
+        assertThat(run(p1, fits).decision().reason()).isEqualTo(Reason.REDIRECT);
+        assertPass(run(p1, tooBig), Reason.PASS_TOO_BIG);
     }
 }
