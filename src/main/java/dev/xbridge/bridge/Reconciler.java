@@ -46,6 +46,8 @@ public final class Reconciler implements AutoCloseable {
     private volatile KernelState state = KernelState.empty();
     private volatile List<PortView> views = List.of();
     private volatile long fdbWriteFailures;
+    /** What netfilter would see; null until the daemon has read it. */
+    private Netfilter.Snapshot netfilter;
 
     /** Runtime facts of a port the reconciler has seen. */
     private static final class Attached {
@@ -137,6 +139,18 @@ public final class Reconciler implements AutoCloseable {
     }
 
     /**
+     * Takes a new reading of netfilter and re-plans every port when it
+     * changed: a bridge whose forwarded frames netfilter sees steps aside.
+     */
+    public void setNetfilter(Netfilter.Snapshot snapshot) {
+        if (snapshot.equals(netfilter)) {
+            return;
+        }
+        netfilter = snapshot;
+        apply(state, false);
+    }
+
+    /**
      * Looks at one port's veth peer again and applies what changed. The
      * daemon calls this one port at a time, so a round of probes never holds
      * up kernel events for more than one probe. The port's hook may change,
@@ -193,7 +207,8 @@ public final class Reconciler implements AutoCloseable {
         if (a.peer == null || reprobe) {
             a.peer = port.isVeth() ? peers.probe(port, state) : Peer.missing("not a veth");
         }
-        PortPlan plan = attach(a, port, policy.plan(bridge, port, a.peer));
+        Optional<String> nf = netfilter == null ? Optional.empty() : Netfilter.reason(netfilter, bridge.link().bridge());
+        PortPlan plan = attach(a, port, policy.plan(bridge, port, a.peer, nf));
         a.plan = plan;
         if (plan.warning() != null && !plan.warning().equals(a.warned)) {
             LOG.warning(port.name() + ": " + plan.warning());
