@@ -57,6 +57,8 @@ public final class Reconciler implements AutoCloseable {
         Hook hook;
         PortRecord written;
         boolean xdpEgress;
+        /** GRO was turned off at the peer after xbridge made the port an XDP target: respected from then on. */
+        boolean groTurnedOff;
         String warned;
 
         Attached(int slot) {
@@ -251,6 +253,23 @@ public final class Reconciler implements AutoCloseable {
         }
         // An XDP frame can go only to a veth whose peer runs NAPI (GRO on) and that is in the devmap.
         boolean wantXdpEgress = bridgeHasXdp && plan.egress() && port.isVeth() && a.peer.found();
+        if (wantXdpEgress && a.xdpEgress && !a.peer.gro() && !a.groTurnedOff) {
+            // Someone turned GRO off at the peer after xbridge arranged it. XDP frames redirected
+            // there would be dropped (veth_xdp_xmit needs the peer's NAPI): stop redirecting XDP
+            // frames there rather than override the setting. TC ports still forward to it.
+            a.groTurnedOff = true;
+            peers.forget(port.index());
+        }
+        if (a.groTurnedOff) {
+            wantXdpEgress = false;
+            a.plan = new PortPlan(plan.hook(), plan.stepAside(), plan.egress(), plan.peer(), plan.reason(),
+                    "GRO was turned off at " + a.peer.where() + ", so XDP ports no longer redirect to it"
+                            + " (frames from them go through the kernel)");
+            if (!a.plan.warning().equals(a.warned)) {
+                LOG.warning(port.name() + ": " + a.plan.warning());
+                a.warned = a.plan.warning();
+            }
+        }
         if (wantXdpEgress) {
             try {
                 peers.ensureGro(port.index(), a.peer);

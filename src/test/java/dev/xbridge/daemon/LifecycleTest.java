@@ -255,6 +255,32 @@ class LifecycleTest {
     }
 
     /**
+     * A veth takes XDP-redirected frames only while its peer runs NAPI (GRO
+     * on), which xbridge arranged. When someone turns GRO off in the host
+     * later, xbridge must neither drop the host's traffic nor override the
+     * setting: the port stops being an XDP redirect target.
+     */
+    @Test
+    void groTurnedOffAtAPeerIsRespectedAndTrafficKeepsFlowing() {
+        daemon.close();
+        daemon = DaemonProcess.start(lab.switchNs(), "--reprobe-ms", "200");
+        Host h1 = lab.host(1);
+        Host h2 = lab.host(2);
+        assertThat(h1.ping(h2).allReceived()).isTrue();
+        h2.setGro(false);
+        await("the warning in status", () -> ports().stream().anyMatch(
+                p -> p.name().equals("p2") && p.reason() != null && p.reason().contains("GRO was turned off")));
+        assertThat(h1.ping(h2, 10, Duration.ofMillis(10)).allReceived()).as("through the kernel now").isTrue();
+        try {
+            Thread.sleep(600); // three reprobe periods
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        assertThat(h2.ns().exec("ethtool", "-k", "eth0").stdout()).as("left off")
+                .contains("generic-receive-offload: off");
+    }
+
+    /**
      * A monitor overrun (ENOBUFS) must lead to a full resync, never a silent
      * gap: the daemon is frozen while 2,000 FDB changes happen with a tiny
      * monitor buffer, then must end with exactly the kernel's FDB.
