@@ -245,6 +245,9 @@ public final class Reconciler implements AutoCloseable {
         if (plan.stepAside()) {
             flags |= PortRecord.KERNEL;
         }
+        if (state.ports(bridge.index()).stream().anyMatch(Reconciler::proxiesNeighbours)) {
+            flags |= PortRecord.NEIGH;
+        }
         if (plan.egress()) {
             flags |= PortRecord.EGRESS;
             if (plan.peer()) {
@@ -404,6 +407,16 @@ public final class Reconciler implements AutoCloseable {
                     a.hook != null ? a.hook.programId() : 0, a.peer, peers.changedGro(port.index())));
         }
         views = List.copyOf(out);
+    }
+
+    /**
+     * br_do_proxy_suppress_arp() and br_do_suppress_nd() act on ARP/ND from
+     * any port when some port of the bridge proxies or suppresses (the
+     * target's port flags are read too).
+     */
+    static boolean proxiesNeighbours(Port p) {
+        BridgePortInfo i = p.info();
+        return i != null && (i.proxyArp() || i.proxyArpWifi() || i.neighSuppress());
     }
 
     /**

@@ -445,6 +445,29 @@ class DatapathTest {
         assertThat(in(() -> dp.fdb(new FdbKey(BRIDGE, 0, A)))).isPresent();
     }
 
+    /**
+     * With proxy_arp, proxy_arp_wifi or neigh_suppress on some port of the
+     * bridge, every port's ARP and ICMPv6 NS/NA go to the kernel; other
+     * unicast is still fast-pathed.
+     */
+    @Test
+    void neighbourFramesGoToTheKernelWhenTheBridgeProxiesOrSuppressesThem() {
+        byte[] arp = Frames.ethernet(B, A, 0x0806, 46);
+        byte[] ns = Frames.ethernet(B, A, 0x86dd, 64);
+        ns[20] = 58;
+        ns[54] = (byte) 135;
+        byte[] tcp6 = Frames.ethernet(B, A, 0x86dd, 64);
+        tcp6[20] = 6;
+        assertThat(run(p1, arp).decision().reason()).as("no NEIGH flag").isEqualTo(Reason.REDIRECT);
+        in(() -> {
+            dp.putPort(p1, port(BRIDGE, 1, PortRecord.LEARNING | TARGET | PortRecord.NEIGH, 3));
+            return null;
+        });
+        assertPass(run(p1, arp), Reason.PASS_PORT_KERNEL);
+        assertPass(run(p1, ns), Reason.PASS_PORT_KERNEL);
+        assertThat(run(p1, tcp6).decision().reason()).as("other IPv6").isEqualTo(Reason.REDIRECT);
+    }
+
     @Test
     void everyVerdictIsCountedPerPortSlot() {
         run(p1, Frames.ipv4(B, A));

@@ -208,6 +208,10 @@ class FastPathPropertyTest {
             if (p.locked() || p.mab() || p.proxyArp() || p.neighSuppress() || bridge.promiscuous()) {
                 flags |= PortRecord.KERNEL;
             }
+            // Reconciler.proxiesNeighbours
+            if (bridge.ports().stream().anyMatch(q -> q.proxyArp() || q.neighSuppress())) {
+                flags |= PortRecord.NEIGH;
+            }
             dp.putPort(p.ifindex(), new PortRecord(BRIDGE, slot++, flags, p.state()));
             if (p.egress()) {
                 dp.putTxPort(p.ifindex());
@@ -285,6 +289,10 @@ class FastPathPropertyTest {
         }
         if (ethertype == 0x8100 && len >= 18 && r.nextBoolean()) {
             b.putShort(16, (short) 0x8100); // stacked tags
+        }
+        if (ethertype == 0x86dd && len > 54 && r.nextInt(3) == 0) {
+            b.put(20, (byte) 58); // ICMPv6 ...
+            b.put(54, (byte) (133 + r.nextInt(5))); // ... router/neighbour solicitation/advertisement, redirect
         }
         return new Model.Frame(b.array());
     }
