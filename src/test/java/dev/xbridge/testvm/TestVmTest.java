@@ -66,12 +66,12 @@ class TestVmTest {
 
     @Test
     void aHungGuestIsKilledAtTheDeadlineAndItsConsoleIsShown() {
-        TestVm.Run run = TestVm.kernel(firstKernel()).timeout(Duration.ofSeconds(40))
+        TestVm.Run run = TestVm.kernel(firstKernel()).timeout(Duration.ofSeconds(30))
                 .run("bash", "-c", "echo about-to-hang; echo hung-marker >/dev/console; sleep 600");
         assertThat(run.exitCode()).as(run.output()).isEqualTo(124);
         assertThat(run.output()).contains("about-to-hang")
-                .contains("deadline: the guest ran for more than 40 s")
+                .contains("deadline: the guest ran for more than 30 s")
                 .contains("  | hung-marker");
-        assertThat(run.elapsed()).isLessThan(Duration.ofSeconds(80));
+        assertThat(run.elapsed()).isLessThan(Duration.ofSeconds(70));
     }
 }
