@@ -36,7 +36,8 @@ public final class Reconciler implements AutoCloseable {
     private final Acceleration policy;
     private final Map<Integer, Attached> attached = new HashMap<>();
     private final BitSet slots = new BitSet(Datapath.MAX_PORTS);
-    private KernelState state = KernelState.empty();
+    /** Read by the control thread for status; replaced, never mutated. */
+    private volatile KernelState state = KernelState.empty();
     private volatile List<PortView> views = List.of();
     private long fdbWriteFailures;
 
@@ -109,6 +110,21 @@ public final class Reconciler implements AutoCloseable {
         }
         publish();
         return newBridge;
+    }
+
+    /**
+     * Looks at one port's veth peer again and applies what changed. The
+     * daemon calls this one port at a time, so a round of probes never holds
+     * up kernel events for more than one probe.
+     */
+    public void reprobe(int index) {
+        Optional<Port> port = state.port(index);
+        Optional<Bridge> bridge = port.flatMap(p -> state.bridge(p.bridge()));
+        if (port.isEmpty() || bridge.isEmpty() || !attached.containsKey(index)) {
+            return;
+        }
+        update(bridge.get(), port.get(), true);
+        publish();
     }
 
     private void update(Bridge bridge, Port port, boolean reprobe) {

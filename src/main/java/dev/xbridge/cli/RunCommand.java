@@ -39,6 +39,10 @@ final class RunCommand implements Callable<Integer> {
             description = "Do not refresh fast-pathed FDB entries in the kernel (only to show why it is needed).")
     boolean noAgingRefresh;
 
+    @Option(names = "--monitor-buffer", paramLabel = "BYTES", hidden = true,
+            description = "Receive buffer of the rtnetlink monitor (default 8 MiB); tests shrink it to force a resync.")
+    int monitorBuffer = dev.xbridge.netlink.RtMonitor.DEFAULT_BUFFER;
+
     @Option(names = {"-v", "--verbose"}, description = "Log every change.")
     boolean verbose;
 
@@ -50,7 +54,8 @@ final class RunCommand implements Callable<Integer> {
         }
         Privileges.requireForRun();
         Options options = new Options(new LinkedHashSet<>(bridges), new LinkedHashSet<>(ports), fdbMax,
-                reprobeMillis, socket != null ? socket : ControlClient.defaultSocket(), !noAgingRefresh);
+                reprobeMillis, socket != null ? socket : ControlClient.defaultSocket(), !noAgingRefresh,
+                monitorBuffer);
         AtomicBoolean stop = new AtomicBoolean();
         CountDownLatch stopped = new CountDownLatch(1);
         // SIGTERM and SIGINT run shutdown hooks: ask the loop to stop, then wait for its cleanup.

@@ -23,6 +23,14 @@ import java.util.logging.Logger;
  * period. NTF_USE would create an absent entry, so it is sent only for
  * entries the fast path forwarded for, which the kernel would have learned
  * from the same frames (the datapath stamps only on ports with learning on).
+ *
+ * <p>NTF_USE also moves an entry to the port it names (br_fdb_update moves
+ * any entry that is not sticky). A refresh naming a port the entry has just
+ * left (an operator's {@code fdb replace}, not yet mirrored) would move it
+ * back. The daemon therefore applies pending kernel events just before a
+ * scan, and each entry is read again right before its refresh. A MAC moved by
+ * traffic is safe already: the datapath deletes its entry when it sees the
+ * move.
  */
 public final class Aging {
     private static final Logger LOG = Logger.getLogger(Aging.class.getName());
@@ -48,6 +56,10 @@ public final class Aging {
                 continue;
             }
             FdbKey k = e.getKey();
+            FdbValue now = datapath.fdb(k).orElse(null);
+            if (now == null || now.port() != v.port() || !now.refreshes()) {
+                continue; // changed since the walk began
+            }
             try {
                 rt.refreshFdb(v.port(), k.mac(), k.vid());
                 n++;

@@ -45,6 +45,8 @@ public final class Daemon implements AutoCloseable {
     private long events;
     private boolean pendingApply;
     private KernelState pending;
+    /** Ports whose peers are due to be probed again, one per iteration. */
+    private final java.util.ArrayDeque<Integer> reprobeQueue = new java.util.ArrayDeque<>();
 
     public Daemon(Options options) {
         this.options = options;
@@ -53,7 +55,7 @@ public final class Daemon implements AutoCloseable {
     /** Loads the datapath, syncs with the kernel, attaches, and opens the control socket. */
     public void start() {
         rt = RtNetlink.open();
-        monitor = RtMonitor.open();
+        monitor = RtMonitor.open(options.monitorBuffer());
         KernelState first = dumpLinks();
         validateSelection(first);
         datapath = Datapath.load(options.fdbMax(), false);
@@ -89,36 +91,42 @@ public final class Daemon implements AutoCloseable {
     public void doWork(Duration timeout) {
         long now = System.nanoTime();
         long untilDue = Math.min(nextAging, nextReprobe) - now;
+        if (!reprobeQueue.isEmpty()) {
+            untilDue = 0; // probe the next port right after this round of events
+        }
         Duration wait = Duration.ofNanos(Math.max(0, Math.min(timeout.toNanos(), untilDue)));
-        List<RtEvent> batch = new ArrayList<>();
-        monitor.poll(wait, batch::add);
-        boolean overrun = false;
-        for (RtEvent e : batch) {
-            events++;
-            if (e instanceof RtEvent.Overrun) {
-                overrun = true;
-            }
-        }
-        if (overrun) {
-            LOG.warning("rtnetlink monitor overran (ENOBUFS): events were lost, resyncing everything");
-            resync(dumpLinks());
-        } else {
-            for (RtEvent e : batch) {
-                handle(e);
-            }
-            flushLinks();
-        }
+        applyEvents(wait);
         now = System.nanoTime();
-        if (now - nextReprobe >= 0) {
-            reconciler.apply(reconciler.state(), true);
+        if (!reprobeQueue.isEmpty()) {
+            reconciler.reprobe(reprobeQueue.poll());
+        } else if (now - nextReprobe >= 0) {
+            // A probe enters the peer's namespace and asks ethtool: ~10 ms. One port per
+            // iteration keeps FDB changes flowing to the datapath meanwhile.
+            reconciler.ports().forEach(p -> reprobeQueue.add(p.index()));
             nextReprobe = now + options.reprobeMillis() * 1_000_000;
         }
         if (now - nextAging >= 0) {
             if (options.agingRefresh()) {
+                applyEvents(Duration.ZERO); // the refresh must not name a port an entry has just left
                 aging.refresh();
             }
             nextAging = now + agingPeriodNanos();
         }
+    }
+
+    /** Waits up to {@code wait} for kernel events and applies all that are queued. */
+    private void applyEvents(Duration wait) {
+        List<RtEvent> batch = new ArrayList<>();
+        monitor.poll(wait, batch::add);
+        events += batch.size();
+        if (batch.stream().anyMatch(e -> e instanceof RtEvent.Overrun)) {
+            LOG.warning("rtnetlink monitor overran (ENOBUFS): events were lost, resyncing everything");
+            monitor.discardQueued(); // older than the dump below
+            resync(dumpLinks());
+            return;
+        }
+        batch.forEach(this::handle);
+        flushLinks();
     }
 
     private void handle(RtEvent e) {
@@ -233,32 +241,37 @@ public final class Daemon implements AutoCloseable {
         return events;
     }
 
-    /** Detaches every program, restores peers, closes the control socket. Idempotent. */
+    /**
+     * Detaches every program, restores peers, closes the control socket.
+     * Idempotent; every step runs even when an earlier one fails. The control
+     * socket goes first and its thread is joined, so no status request reads
+     * a map being closed.
+     */
     @Override
     public void close() {
-        if (control != null) {
-            control.close();
-            control = null;
+        AutoCloseable[] steps = {control, reconciler, peers, datapath, monitor, rt};
+        control = null;
+        reconciler = null;
+        peers = null;
+        datapath = null;
+        monitor = null;
+        rt = null;
+        RuntimeException failure = null;
+        for (AutoCloseable step : steps) {
+            if (step == null) {
+                continue;
+            }
+            try {
+                step.close();
+            } catch (Exception e) {
+                LOG.warning("shutdown: " + step.getClass().getSimpleName() + ": " + e.getMessage());
+                if (failure == null) {
+                    failure = new IllegalStateException("shutdown incomplete: " + e.getMessage(), e);
+                }
+            }
         }
-        if (reconciler != null) {
-            reconciler.close();
-            reconciler = null;
-        }
-        if (peers != null) {
-            peers.close();
-            peers = null;
-        }
-        if (datapath != null) {
-            datapath.close();
-            datapath = null;
-        }
-        if (monitor != null) {
-            monitor.close();
-            monitor = null;
-        }
-        if (rt != null) {
-            rt.close();
-            rt = null;
+        if (failure != null) {
+            throw failure;
         }
     }
 }

@@ -30,12 +30,17 @@ public final class RtMonitor implements AutoCloseable {
         this.socket = socket;
     }
 
+    public static final int DEFAULT_BUFFER = DEFAULT_RECEIVE_BUFFER;
+
     public static RtMonitor open() {
         return open(DEFAULT_RECEIVE_BUFFER);
     }
 
-    /** With a chosen receive buffer size; tests use a tiny one to provoke an overrun. */
-    static RtMonitor open(int receiveBufferBytes) {
+    /**
+     * With a chosen receive buffer size. A larger buffer survives longer
+     * bursts; tests use a tiny one to provoke an overrun.
+     */
+    public static RtMonitor open(int receiveBufferBytes) {
         NetlinkSocket socket = NetlinkSocket.open();
         try {
             socket.receiveBuffer(receiveBufferBytes);
@@ -98,6 +103,30 @@ public final class RtMonitor implements AutoCloseable {
             });
         }
         return delivered[0];
+    }
+
+    /**
+     * Throws away every queued notification. After an overrun the queue
+     * holds events older than the dump the caller is about to take; applied
+     * after it, they would roll the model back.
+     *
+     * @return how many datagrams were discarded
+     */
+    public int discardQueued() {
+        int n = 0;
+        while (true) {
+            long r = socket.receive(Socket.MSG_DONTWAIT);
+            if (r == -Errno.EAGAIN.code()) {
+                return n;
+            }
+            if (r == -Errno.EINTR.code() || r == -Errno.ENOBUFS.code()) {
+                continue;
+            }
+            if (r < 0) {
+                throw new SysException("recv rtnetlink monitor fd " + socket.fd(), (int) -r);
+            }
+            n++;
+        }
     }
 
     /** The event for one notification, or null for messages the monitor ignores. */

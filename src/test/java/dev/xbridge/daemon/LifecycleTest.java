@@ -1,0 +1,273 @@
+package dev.xbridge.daemon;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.xbridge.testbed.BridgeLab;
+import dev.xbridge.testbed.Command;
+import dev.xbridge.testbed.DaemonProcess;
+import dev.xbridge.testbed.EthtoolStats;
+import dev.xbridge.testbed.Host;
+import dev.xbridge.testing.Requires;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The daemon follows the kernel as ports and bridges come and go, and as the FDB is flushed. */
+class LifecycleTest {
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    BridgeLab lab;
+    DaemonProcess daemon;
+
+    @BeforeEach
+    void start() {
+        Requires.root();
+        lab = BridgeLab.builder().prefix("xbt").hosts(2).hostOffloads(false).build();
+        daemon = DaemonProcess.start(lab.switchNs());
+    }
+
+    @AfterEach
+    void stop() {
+        if (daemon != null) {
+            daemon.close();
+        }
+        if (lab != null) {
+            lab.close();
+        }
+    }
+
+    static void await(String what, BooleanSupplier condition) {
+        long end = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > end) {
+                throw new AssertionError("timed out waiting for " + what);
+            }
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError(e);
+            }
+        }
+    }
+
+    List<Status.PortStatus> ports() {
+        return daemon.status().bridges().stream().flatMap(b -> b.ports().stream()).toList();
+    }
+
+    boolean xdpAttached(String port) {
+        try {
+            JsonNode link = JSON.readTree(lab.switchNs().ip("-j", "-d", "link", "show", "dev", port).stdout()).path(0);
+            return link.has("xdp");
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    boolean mirrored(String mac) {
+        return daemon.fdb().stream().anyMatch(r -> r.mac().equals(mac));
+    }
+
+    @Test
+    void aHostJoiningAtRuntimeIsAcceleratedAndForwardsFast() {
+        Host h3 = lab.addHost();
+        h3.setOffloads(false);
+        await("p3 accelerated", () -> ports().stream().anyMatch(p -> p.name().equals(h3.portName()) && p.accelerated()));
+        Host h1 = lab.host(1);
+        assertThat(h3.ping(h1).allReceived()).isTrue();
+        await("h3 mirrored", () -> mirrored(h3.mac()));
+        long redirects = EthtoolStats.xdpRedirects(lab.switchNs(), h3.portName());
+        assertThat(h3.ping(h1, 20, Duration.ofMillis(5)).allReceived()).isTrue();
+        assertThat(EthtoolStats.xdpRedirects(lab.switchNs(), h3.portName()) - redirects).isGreaterThanOrEqualTo(20);
+    }
+
+    @Test
+    void aPortGoingDownStopsForwardingToItAndComesBack() {
+        Host h1 = lab.host(1);
+        Host h2 = lab.host(2);
+        assertThat(h1.ping(h2).allReceived()).isTrue();
+        h2.setLinkUp(false);
+        await("p2 disabled in status", () -> ports().stream().anyMatch(p -> p.name().equals("p2") && p.state().equals("disabled")));
+        await("h2's entries flushed by the kernel and the mirror", () -> !mirrored(h2.mac()));
+        h2.setLinkUp(true);
+        await("p2 forwarding in status", () -> ports().stream().anyMatch(p -> p.name().equals("p2") && p.state().equals("forwarding")));
+        assertThat(h1.ping(h2).allReceived()).isTrue();
+        await("h2 mirrored again", () -> mirrored(h2.mac()));
+    }
+
+    @Test
+    void anFdbFlushEmptiesTheMirror() {
+        Host h1 = lab.host(1);
+        Host h2 = lab.host(2);
+        assertThat(h1.ping(h2).allReceived()).isTrue();
+        await("both mirrored", () -> mirrored(h1.mac()) && mirrored(h2.mac()));
+        lab.switchNs().exec("bridge", "fdb", "flush", "dev", "br0", "dynamic");
+        await("flushed from the mirror", () -> !mirrored(h1.mac()) && !mirrored(h2.mac()));
+        assertThat(daemon.fdb()).as("local entries stay").isNotEmpty().allMatch(r -> r.kind().equals("local"));
+    }
+
+    @Test
+    void deletingTheBridgeDetachesEverythingAndRestoresPeers() {
+        Host h1 = lab.host(1);
+        assertThat(h1.ns().exec("ethtool", "-k", "eth0").stdout()).contains("generic-receive-offload: on");
+        lab.switchNs().ip("link", "del", "dev", lab.bridge());
+        await("no bridge in status", () -> daemon.status().bridges().isEmpty());
+        assertThat(xdpAttached("p1")).isFalse();
+        assertThat(xdpAttached("p2")).isFalse();
+        await("GRO restored on h1", () -> h1.ns().exec("ethtool", "-k", "eth0").stdout().contains("generic-receive-offload: off"));
+        assertThat(daemon.fdb()).as("the bridge's FDB mirror is gone").isEmpty();
+        assertThat(daemon.isAlive()).as("the daemon keeps running for bridges to come").isTrue();
+    }
+
+    @Test
+    void aPeerMtuTooLargeForXdpLeavesThePortToTheKernelWithTheReason() {
+        Host h2 = lab.host(2);
+        // While XDP is attached to p2 the kernel caps eth0's MTU (veth_xdp_set sets peer->max_mtu),
+        // so the jumbo MTU is set first and the daemon started after.
+        daemon.close();
+        h2.ns().ip("link", "set", "dev", "eth0", "mtu", "9000");
+        lab.switchNs().ip("link", "set", "dev", "p2", "mtu", "9000");
+        daemon = DaemonProcess.start(lab.switchNs());
+        Status.PortStatus p2 = ports().stream().filter(p -> p.name().equals("p2")).findFirst().orElseThrow();
+        assertThat(p2.hook()).isEqualTo("none");
+        assertThat(p2.reason()).contains("MTU");
+        assertThat(xdpAttached("p2")).isFalse();
+        assertThat(lab.host(1).ping(h2).allReceived()).as("the kernel bridge still forwards").isTrue();
+    }
+
+    @Test
+    void statusAndFdbFindTheDaemonOfTheirNamespaceAndSpeakJson() throws Exception {
+        daemon.close();
+        daemon = null;
+        List<String> run = new ArrayList<>(List.of("ip", "netns", "exec", lab.switchNs().name()));
+        run.addAll(DaemonProcess.javaCommand());
+        run.add("run");
+        Process p = new ProcessBuilder(run).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        try {
+            List<String> status = new ArrayList<>(List.of("ip", "netns", "exec", lab.switchNs().name()));
+            status.addAll(DaemonProcess.javaCommand());
+            status.addAll(List.of("status", "--json"));
+            Command.Result r = null;
+            long end = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (System.nanoTime() < end) {
+                r = Command.run(Duration.ofSeconds(30), status.toArray(String[]::new));
+                if (r.exitCode() == 0) {
+                    break;
+                }
+                Thread.sleep(200);
+            }
+            assertThat(r.exitCode()).as(r.stderr()).isZero();
+            JsonNode json = JSON.readTree(r.stdout());
+            assertThat(json.path("bridges").path(0).path("name").asText()).isEqualTo("br0");
+            assertThat(json.path("bridges").path(0).path("ports")).hasSize(2);
+            assertThat(json.path("bridges").path(0).path("ports").path(0).path("hook").asText()).isEqualTo("xdp");
+
+            List<String> human = new ArrayList<>(status.subList(0, status.size() - 1));
+            Command.Result table = Command.run(Duration.ofSeconds(30), human.toArray(String[]::new));
+            assertThat(table.stdout()).contains("bridge br0").contains("PORT").contains("p1").contains("accelerated");
+        } finally {
+            p.destroy();
+            p.waitFor();
+        }
+        assertThat(xdpAttached("p1")).as("detached after SIGTERM").isFalse();
+    }
+
+    /**
+     * When a container's namespace goes, its veth pair goes with it, and the
+     * port leaves the bridge. The daemon must not keep the namespace alive by
+     * having probed the peer in it (a thread parked there would).
+     */
+    @Test
+    void aHostNamespaceDeletedWhileTheDaemonRunsTakesItsPortWithIt() {
+        Host h2 = lab.host(2);
+        await("h2's peer probed", () -> ports().stream().anyMatch(p -> p.name().equals("p2") && p.peer() != null));
+        dev.xbridge.testbed.Command.runOk("ip", "netns", "del", h2.ns().name());
+        await("p2 gone with the namespace", () -> lab.switchNs().tryExec("ip", "link", "show", "dev", "p2").exitCode() != 0);
+        await("p2 gone from status", () -> ports().stream().noneMatch(p -> p.name().equals("p2")));
+    }
+
+    /**
+     * tcpdump on the bridge makes it promiscuous (IFLA_PROMISCUITY, not
+     * IFF_PROMISC in the flags), and the kernel then passes every forwarded
+     * frame up to the bridge device too: the fast path must step aside so
+     * tcpdump sees the bridged traffic, and come back when it stops.
+     */
+    @Test
+    void tcpdumpOnTheBridgeMakesTheFastPathStepAsideAndSeeEverything() throws Exception {
+        Host h1 = lab.host(1);
+        Host h2 = lab.host(2);
+        assertThat(h1.ping(h2).allReceived()).isTrue();
+        java.nio.file.Path capture = java.nio.file.Files.createTempFile("xbt-tcpdump", ".txt");
+        try {
+            Process tcpdump = lab.switchNs().start(capture, "tcpdump", "-l", "-n", "-i", lab.bridge(), "icmp");
+            await("the bridge seen as promiscuous", () -> ports().stream().allMatch(
+                    p -> p.reason() != null && p.reason().contains("promiscuous")));
+            long fast = ports().stream().mapToLong(Status.PortStatus::fastPackets).sum();
+            assertThat(h1.ping(h2, 5, Duration.ofMillis(20)).allReceived()).isTrue();
+            assertThat(ports().stream().mapToLong(Status.PortStatus::fastPackets).sum())
+                    .as("nothing fast-pathed while tcpdump runs").isEqualTo(fast);
+            await("tcpdump saw the 10 bridged ICMP frames", () -> {
+                try {
+                    return java.nio.file.Files.readString(capture).lines().filter(l -> l.contains("ICMP echo")).count() >= 10;
+                } catch (java.io.IOException e) {
+                    throw new AssertionError(e);
+                }
+            });
+            tcpdump.destroy();
+            tcpdump.waitFor();
+            await("accelerated again", () -> ports().stream().allMatch(Status.PortStatus::accelerated));
+        } finally {
+            java.nio.file.Files.deleteIfExists(capture);
+        }
+    }
+
+    /**
+     * A monitor overrun (ENOBUFS) must lead to a full resync, never a silent
+     * gap: the daemon is frozen while 2,000 FDB changes happen with a tiny
+     * monitor buffer, then must end with exactly the kernel's FDB.
+     */
+    @Test
+    void anOverrunOfTheMonitorLeadsToAFullResync() throws Exception {
+        daemon.close();
+        daemon = DaemonProcess.start(lab.switchNs(), "--monitor-buffer", "4096");
+        long resyncs = daemon.status().resyncs();
+        StringBuilder batch = new StringBuilder();
+        for (int i = 0; i < 1000; i++) {
+            batch.append(String.format("fdb add 02:00:00:00:%02x:%02x dev p1 master static%n", i / 256, i % 256));
+        }
+        for (int i = 0; i < 1000; i += 2) {
+            batch.append(String.format("fdb del 02:00:00:00:%02x:%02x dev p1 master%n", i / 256, i % 256));
+        }
+        java.nio.file.Path file = java.nio.file.Files.createTempFile("xbt-batch", ".txt");
+        try {
+            java.nio.file.Files.writeString(file, batch);
+            Command.runOk("kill", "-STOP", Long.toString(daemon.pid()));
+            try {
+                lab.switchNs().exec("bridge", "-batch", file.toString());
+            } finally {
+                Command.runOk("kill", "-CONT", Long.toString(daemon.pid()));
+            }
+        } finally {
+            java.nio.file.Files.deleteIfExists(file);
+        }
+        await("a resync after the overrun", () -> daemon.status().resyncs() > resyncs);
+        java.util.Set<String> kernel = new java.util.TreeSet<>();
+        for (String line : lab.switchNs().exec("bridge", "fdb", "show", "br", "br0").stdout().split("\n")) {
+            if (line.contains(" master br0") && !line.contains(" self")) {
+                kernel.add(line.split(" ")[0]);
+            }
+        }
+        java.util.Set<String> mirror = new java.util.TreeSet<>();
+        daemon.fdb().forEach(r -> mirror.add(r.mac()));
+        assertThat(kernel).hasSizeGreaterThan(500);
+        assertThat(mirror).isEqualTo(kernel);
+        assertThat(daemon.output()).contains("resyncing everything");
+    }
+}
