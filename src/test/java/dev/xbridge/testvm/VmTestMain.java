@@ -1,6 +1,7 @@
 package dev.xbridge.testvm;
 
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
+import static org.junit.platform.engine.discovery.DiscoverySelectors.selectMethod;
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectPackage;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -33,11 +34,12 @@ import org.junit.platform.launcher.core.LauncherFactory;
  * {@code --rw} share so the host can read it.
  *
  * <pre>
- * java -cp TEST_CLASSPATH dev.xbridge.testvm.VmTestMain --results FILE [--tag vm]... [--class NAME]...
+ * java -cp TEST_CLASSPATH dev.xbridge.testvm.VmTestMain --results FILE [--tag vm]... [--class NAME]... [--method NAME#method]...
  * </pre>
  *
  * {@code --tag} runs every test class under {@code dev.xbridge} with that
- * tag; {@code --class} runs a whole class whatever its tags. It uses the
+ * tag; {@code --class} runs a whole class and {@code --method} one test
+ * method, whatever their tags. It uses the
  * JUnit Platform launcher of the pom's JUnit version (no Maven in the guest:
  * under TCG, Maven's own start-up would cost more than many tests). Exit code:
  * 0 when nothing failed, 1 when a test failed, 2 when no test ran.
@@ -55,12 +57,13 @@ public final class VmTestMain {
                 case "--results" -> results = Path.of(value);
                 case "--tag" -> tags.add(value);
                 case "--class" -> classes.add(value);
+                case "--method" -> classes.add("#" + value);
                 default -> usage("unknown argument " + args[i]);
             }
             i++;
         }
         if (results == null || (tags.isEmpty() && classes.isEmpty())) {
-            usage("need --results FILE and at least one --tag or --class");
+            usage("need --results FILE and at least one --tag, --class or --method");
         }
 
         Files.createDirectories(results.toAbsolutePath().getParent());
@@ -72,7 +75,8 @@ public final class VmTestMain {
                         .filters(TagFilter.includeTags(tags)).build(), recorder);
             }
             if (!classes.isEmpty()) {
-                launcher.execute(request().selectors(classes.stream().map(c -> selectClass(c)).toList()).build(), recorder);
+                launcher.execute(request().selectors(classes.stream()
+                        .map(c -> c.startsWith("#") ? selectMethod(c.substring(1)) : selectClass(c)).toList()).build(), recorder);
             }
             System.out.printf("vm tests: %d run, %d failed, %d skipped%n", recorder.run, recorder.failed, recorder.skipped);
             System.exit(recorder.run == 0 ? 2 : recorder.failed > 0 ? 1 : 0);
@@ -85,7 +89,7 @@ public final class VmTestMain {
 
     private static void usage(String problem) {
         System.err.println("VmTestMain: " + problem);
-        System.err.println("usage: VmTestMain --results FILE [--tag TAG]... [--class NAME]...");
+        System.err.println("usage: VmTestMain --results FILE [--tag TAG]... [--class NAME]... [--method NAME#method]...");
         System.exit(64);
     }
 
