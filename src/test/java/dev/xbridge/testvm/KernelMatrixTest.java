@@ -48,11 +48,11 @@ class KernelMatrixTest {
      * Guest failures understood and owned elsewhere: replayed as skipped with
      * the reason (so the report shows them), never as passed. Key:
      * {@code Class.method()} as in {@link VmTestResult#shortName()}. Remove an
-     * entry when its cause is fixed; a known failure that passes says so.
+     * entry when its cause is fixed; a passing run of one is a pass, and says so.
      */
     static final java.util.Map<String, String> KNOWN_FAILURES = java.util.Map.of(
             "AccelerationTest.aMacMovingToAnotherPortIsFollowed()",
-            "known failure under TCG: 0.7 s after the move the kernel relearns the MAC on the old port from a frame"
+            "known race under TCG (fails in some runs): 0.7 s after the move the kernel relearned the MAC on the old port from a frame"
                     + " the idle h2 sent (bridge tracepoints); a daemon/datapath race that a slow guest widens,"
                     + " docs/testing.md 'What 6.1 showed'");
 
@@ -111,7 +111,7 @@ class KernelMatrixTest {
             throw new TestAbortedException("on kernel " + kernel + ": " + known + "; it failed with: " + r.message());
         }
         if (known != null) {
-            System.out.println("[" + kernel + "] " + r.shortName() + " is listed in KNOWN_FAILURES but did not fail: remove it");
+            System.out.println("[" + kernel + "] " + r.shortName() + " passed; it is in KNOWN_FAILURES (a race): remove it once the cause is fixed");
         }
         if (r.failed()) {
             throw new AssertionFailedError("on kernel " + kernel + " (in the VM): " + r.message() + "\n--- guest stack trace ---\n" + r.trace());
