@@ -55,7 +55,7 @@ public final class VethPeers implements AutoCloseable {
                 if (peer.isEmpty()) {
                     return Peer.missing("peer ifindex " + link.link() + " not found in this namespace");
                 }
-                return features("", peer.get().name());
+                return features("", peer.get());
             }
             int nsid = link.linkNetnsId().getAsInt();
             Optional<Path> ns = namespace(nsid);
@@ -70,7 +70,7 @@ public final class VethPeers implements AutoCloseable {
                     if (peer.isEmpty()) {
                         return Peer.missing("peer ifindex " + link.link() + " not found in " + where);
                     }
-                    return features(where.toString(), peer.get().name());
+                    return features(where.toString(), peer.get());
                 }
             });
         } catch (RuntimeException e) {
@@ -78,13 +78,14 @@ public final class VethPeers implements AutoCloseable {
         }
     }
 
-    private static Peer features(String namespace, String name) {
+    private static Peer features(String namespace, Link link) {
+        String name = link.name();
         return new Peer(true, namespace, name,
                 Ethtool.get(name, Ethtool.Feature.TX_CHECKSUM),
                 Ethtool.get(name, Ethtool.Feature.TSO),
                 Ethtool.get(name, Ethtool.Feature.GSO),
                 Ethtool.get(name, Ethtool.Feature.GRO),
-                null);
+                null, link.mtu());
     }
 
     /** Turns GRO on at the peer of {@code port} if it is off, remembering to undo it. */
@@ -95,6 +96,11 @@ public final class VethPeers implements AutoCloseable {
         setGro(peer, true);
         groChanged.put(port, peer);
         LOG.info(() -> "turned GRO on at " + peer.where() + " so it can receive redirected frames");
+    }
+
+    /** Forgets a GRO change without undoing it: someone else has changed the setting since. */
+    public void forget(int port) {
+        groChanged.remove(port);
     }
 
     /** Undoes what {@link #ensureGro} changed for {@code port}; quiet if the peer is gone. */

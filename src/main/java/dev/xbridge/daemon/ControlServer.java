@@ -93,8 +93,8 @@ public final class ControlServer implements AutoCloseable {
             String bridge = state.bridge(k.bridge()).map(Bridge::name).orElse("#" + k.bridge());
             String port = v.port() == 0 ? bridge : state.link(v.port()).map(l -> l.name()).orElse("#" + v.port());
             String kind = v.isLocal() ? "local" : v.refreshes() ? "dynamic" : "static";
-            long seen = v.seenNanos() == 0 ? -1 : (now - v.seenNanos()) / 1_000_000;
-            rows.add(new FdbRow(bridge, k.mac().toString(), k.vid(), port, kind, seen));
+            long sampled = v.sampledNanos() == 0 ? -1 : (now - v.sampledNanos()) / 1_000_000;
+            rows.add(new FdbRow(bridge, k.mac().toString(), k.vid(), port, kind, sampled));
         }
         rows.sort((a, b) -> (a.bridge() + a.mac()).compareTo(b.bridge() + b.mac()));
         return rows;

@@ -4,6 +4,7 @@ import dev.xbridge.bridge.Acceleration;
 import dev.xbridge.bridge.Bridge;
 import dev.xbridge.bridge.Datapath;
 import dev.xbridge.bridge.KernelState;
+import dev.xbridge.bridge.Netfilter;
 import dev.xbridge.bridge.Reconciler;
 import dev.xbridge.bridge.VethPeers;
 import dev.xbridge.netlink.DumpInterruptedException;
@@ -12,9 +13,14 @@ import dev.xbridge.netlink.RtMonitor;
 import dev.xbridge.netlink.RtNetlink;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.logging.Logger;
 
 /**
@@ -37,16 +43,18 @@ public final class Daemon implements AutoCloseable {
     private Datapath datapath;
     private VethPeers peers;
     private Reconciler reconciler;
-    private Aging aging;
     private ControlServer control;
-    private long nextAging;
     private long nextReprobe;
     private long resyncs;
     private long events;
     private boolean pendingApply;
     private KernelState pending;
+    /** The latest netfilter reading, taken off the loop (it runs nft): see {@link #watchNetfilter()}. */
+    private final AtomicReference<Netfilter.Snapshot> netfilter =
+            new AtomicReference<>();
+    private ScheduledExecutorService netfilterWatch;
     /** Ports whose peers are due to be probed again, one per iteration. */
-    private final java.util.ArrayDeque<Integer> reprobeQueue = new java.util.ArrayDeque<>();
+    private final ArrayDeque<Integer> reprobeQueue = new ArrayDeque<>();
 
     public Daemon(Options options) {
         this.options = options;
@@ -60,12 +68,14 @@ public final class Daemon implements AutoCloseable {
         validateSelection(first);
         datapath = Datapath.load(options.fdbMax(), false);
         peers = new VethPeers(rt);
-        reconciler = new Reconciler(datapath, peers, new Acceleration(options.bridges(), options.ports()));
-        aging = new Aging(datapath, rt);
+        reconciler = new Reconciler(datapath, peers,
+                new Acceleration(options.bridges(), options.ports(), options.hooks()), options.tcAttach(),
+                options.agingRefresh());
+        reconciler.setNetfilter(Netfilter.read());
         resync(first);
+        watchNetfilter();
         control = ControlServer.start(options.socket(), this);
         long now = System.nanoTime();
-        nextAging = now + agingPeriodNanos();
         nextReprobe = now + options.reprobeMillis() * 1_000_000;
     }
 
@@ -85,17 +95,28 @@ public final class Daemon implements AutoCloseable {
                         + (ports.isEmpty() ? "none" : String.join(", ", ports)));
             }
         }
+        for (String name : options.hooks().keySet()) {
+            if (!ports.contains(name) && !bridges.contains(name)) {
+                throw new IllegalArgumentException("--hook " + name + "=...: no bridge or bridge port named '" + name
+                        + "' in this network namespace; bridges: " + (bridges.isEmpty() ? "none" : String.join(", ", bridges))
+                        + "; ports: " + (ports.isEmpty() ? "none" : String.join(", ", ports)));
+            }
+        }
     }
 
     /** Waits up to {@code timeout} for kernel events, applies them, and runs what is due. */
     public void doWork(Duration timeout) {
         long now = System.nanoTime();
-        long untilDue = Math.min(nextAging, nextReprobe) - now;
+        long untilDue = nextReprobe - now;
         if (!reprobeQueue.isEmpty()) {
             untilDue = 0; // probe the next port right after this round of events
         }
         Duration wait = Duration.ofNanos(Math.max(0, Math.min(timeout.toNanos(), untilDue)));
         applyEvents(wait);
+        Netfilter.Snapshot nf = netfilter.getAndSet(null);
+        if (nf != null) {
+            reconciler.setNetfilter(nf);
+        }
         now = System.nanoTime();
         if (!reprobeQueue.isEmpty()) {
             reconciler.reprobe(reprobeQueue.poll());
@@ -105,13 +126,18 @@ public final class Daemon implements AutoCloseable {
             reconciler.ports().forEach(p -> reprobeQueue.add(p.index()));
             nextReprobe = now + options.reprobeMillis() * 1_000_000;
         }
-        if (now - nextAging >= 0) {
-            if (options.agingRefresh()) {
-                applyEvents(Duration.ZERO); // the refresh must not name a port an entry has just left
-                aging.refresh();
-            }
-            nextAging = now + agingPeriodNanos();
-        }
+    }
+
+    /**
+     * Reads netfilter every reprobe period on a thread of its own. No
+     * rtnetlink event reports a ruleset change; until nfnetlink events are
+     * followed, a new rule takes effect for bridged traffic within one period.
+     */
+    private void watchNetfilter() {
+        netfilterWatch = Executors.newSingleThreadScheduledExecutor(
+                r -> Thread.ofPlatform().daemon().name("xbridge-netfilter").unstarted(r));
+        netfilterWatch.scheduleWithFixedDelay(() -> netfilter.set(Netfilter.read()),
+                options.reprobeMillis(), options.reprobeMillis(), TimeUnit.MILLISECONDS);
     }
 
     /** Waits up to {@code wait} for kernel events and applies all that are queued. */
@@ -197,15 +223,6 @@ public final class Daemon implements AutoCloseable {
         }
     }
 
-    private long agingPeriodNanos() {
-        long shortest = reconciler.state().bridges().stream()
-                .mapToLong(Bridge::ageingCentis)
-                .filter(c -> c > 0)
-                .min()
-                .orElse(-1);
-        return Aging.periodMillis(shortest) * 1_000_000;
-    }
-
     /** Loops until {@code stop} is set, then cleans up. */
     public void run(AtomicBoolean stop) {
         while (!stop.get()) {
@@ -223,10 +240,6 @@ public final class Daemon implements AutoCloseable {
 
     Datapath datapath() {
         return datapath;
-    }
-
-    Aging aging() {
-        return aging;
     }
 
     Instant started() {
@@ -249,6 +262,10 @@ public final class Daemon implements AutoCloseable {
      */
     @Override
     public void close() {
+        if (netfilterWatch != null) {
+            netfilterWatch.shutdownNow();
+            netfilterWatch = null;
+        }
         AutoCloseable[] steps = {control, reconciler, peers, datapath, monitor, rt};
         control = null;
         reconciler = null;

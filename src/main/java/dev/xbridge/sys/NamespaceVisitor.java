@@ -2,7 +2,6 @@ package dev.xbridge.sys;
 
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
@@ -44,21 +43,7 @@ public final class NamespaceVisitor implements AutoCloseable {
     }
 
     private <T> T submit(Callable<T> work) {
-        try {
-            return thread.submit(work).get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while visiting a namespace", e);
-        } catch (ExecutionException e) {
-            Throwable cause = e.getCause();
-            if (cause instanceof RuntimeException r) {
-                throw r;
-            }
-            if (cause instanceof Error err) {
-                throw err;
-            }
-            throw new IllegalStateException(cause.toString(), cause);
-        }
+        return NetNamespace.runOn(thread, work, "while visiting a namespace");
     }
 
     @Override

@@ -50,11 +50,7 @@ class KernelMatrixTest {
      * {@code Class.method()} as in {@link VmTestResult#shortName()}. Remove an
      * entry when its cause is fixed; a passing run of one is a pass, and says so.
      */
-    static final java.util.Map<String, String> KNOWN_FAILURES = java.util.Map.of(
-            "AccelerationTest.aMacMovingToAnotherPortIsFollowed()",
-            "known race under TCG (fails in some runs): 0.7 s after the move the kernel relearned the MAC on the old port from a frame"
-                    + " the idle h2 sent (bridge tracepoints); a daemon/datapath race that a slow guest widens,"
-                    + " docs/testing.md 'What 6.1 showed'");
+    static final java.util.Map<String, String> KNOWN_FAILURES = java.util.Map.of();
 
     static final ObjectMapper JSON = new ObjectMapper();
     static final Pattern BOOTING = Pattern.compile("testvm: booting (\\S+) \\((\\S+)\\) with (\\S+),");
