@@ -17,6 +17,12 @@ package dev.xbridge.bridge;
 public record Peer(boolean found, String namespace, String name, boolean txChecksum, boolean tso, boolean gso,
         boolean gro, String problem, int mtu) {
 
+    /** This peer with GRO on: what a probe would now read after xbridge turned it on. */
+    public Peer withGroOn() {
+        return new Peer(found, namespace, name, txChecksum, tso, gso, true, problem, mtu);
+    }
+
+
     /**
      * The largest peer MTU with which a veth takes an XDP program that lacks xdp.frags
      * (veth_xdp_set: one page minus XDP headroom and skb_shared_info, minus the Ethernet

@@ -276,6 +276,9 @@ public final class Reconciler implements AutoCloseable {
         if (wantXdpEgress) {
             try {
                 peers.ensureGro(port.index(), a.peer);
+                // Keep the peer as it now is: a stale probe saying GRO off would read as someone
+                // having turned it off (seen on the 6.1 guest, where a link event came first).
+                a.peer = a.peer.withGroOn();
                 datapath.putTxPort(port.index());
                 flags |= PortRecord.XDP_EGRESS;
                 a.xdpEgress = true;
