@@ -88,6 +88,18 @@ class AccelerationTest {
                 () -> daemon.fdb().stream().anyMatch(r -> r.mac().equals(mac) && r.port().equals(port)));
     }
 
+    /**
+     * Pings until both ports have fast-pathed a frame. The first fast-pathable
+     * frame of a newly mirrored source is the aging sample the kernel sees
+     * (one per source and tenth of ageing_time); after it, counts are exact.
+     */
+    void warmUp(Host a, Host b) {
+        await("both sources sampled and fast-pathed", Duration.ofSeconds(10), () -> {
+            a.ping(b, 1, Duration.ofMillis(10));
+            return port(a.portName()).fastPackets() > 0 && port(b.portName()).fastPackets() > 0;
+        });
+    }
+
     long xdpRedirects(Host h) {
         return EthtoolStats.xdpRedirects(lab.switchNs(), h.portName());
     }
@@ -116,6 +128,7 @@ class AccelerationTest {
         assertThat(h1.ping(h2).allReceived()).isTrue();
         awaitMirrored(h1.mac(), "p1");
         awaitMirrored(h2.mac(), "p2");
+        warmUp(h1, h2);
 
         long redirectsP1 = xdpRedirects(h1);
         long redirectsP2 = xdpRedirects(h2);

@@ -82,6 +82,11 @@ class LifecycleTest {
         Host h1 = lab.host(1);
         assertThat(h3.ping(h1).allReceived()).isTrue();
         await("h3 mirrored", () -> mirrored(h3.mac()));
+        // The first fast-pathable frame of a new source is its aging sample for the kernel.
+        await("h3's first frame fast-pathed", () -> {
+            h3.ping(h1, 1, Duration.ofMillis(10));
+            return ports().stream().anyMatch(p -> p.name().equals(h3.portName()) && p.fastPackets() > 0);
+        });
         long redirects = EthtoolStats.xdpRedirects(lab.switchNs(), h3.portName());
         assertThat(h3.ping(h1, 20, Duration.ofMillis(5)).allReceived()).isTrue();
         assertThat(EthtoolStats.xdpRedirects(lab.switchNs(), h3.portName()) - redirects).isGreaterThanOrEqualTo(20);
