@@ -77,12 +77,21 @@ final class BenchPrograms implements AutoCloseable {
         }
     }
 
-    /** bare_tx[receiver] = egress ifindex. */
-    void setBareEgress(int receiver, int ifindex) {
+    /**
+     * bare_tx[receiver] = egress ifindex. A devmap resolves the ifindex at update time in the
+     * updating thread's namespace (dev_map_update_elem: dev_get_by_index(current->nsproxy->net_ns)),
+     * so the update runs inside {@code ns}, where the ports are; from the root namespace it
+     * would name some other device there.
+     */
+    void setBareEgress(Netns ns, int receiver, int ifindex) {
         BpfMap map = object.map("bare_tx");
-        try (Arena arena = Arena.ofConfined()) {
-            map.update(arena.allocateFrom(ValueLayout.JAVA_INT, receiver), arena.allocateFrom(ValueLayout.JAVA_INT, ifindex),
-                    UpdateFlag.ANY);
+        try (NetNamespace inside = ns.enter()) {
+            inside.run(() -> {
+                try (Arena arena = Arena.ofConfined()) {
+                    map.update(arena.allocateFrom(ValueLayout.JAVA_INT, receiver),
+                            arena.allocateFrom(ValueLayout.JAVA_INT, ifindex), UpdateFlag.ANY);
+                }
+            });
         }
     }
 

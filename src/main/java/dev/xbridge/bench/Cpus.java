@@ -89,15 +89,18 @@ public final class Cpus {
     }
 
     /**
-     * Makes {@code dev} in {@code ns} run its NAPI in a kthread ({@code threaded} = 1), then
-     * runs {@code createNapi} (GRO on, or an XDP attach: veth has NAPI only then) and returns
-     * the pids of the napi threads that appeared. Empty if NAPI already existed before and
-     * its thread could not be told apart (the caller then reports "not pinned").
+     * Runs {@code createNapi} (GRO on, or an XDP attach: veth has NAPI only then), makes
+     * {@code dev} in {@code ns} run its NAPI in a kthread ({@code threaded} = 1; the kernel
+     * refuses that with EIO while the device has no NAPI) and returns the pids of the napi
+     * threads that appeared. Empty if none could be told apart (the caller then reports "not pinned").
      */
-    public static List<Long> threadedNapi(Netns ns, String dev, Runnable createNapi) {
+    public static List<Long> threadedNapi(Netns ns, String dev, boolean threaded, Runnable createNapi) {
         Set<Long> before = napiThreads(dev);
-        ns.exec("sh", "-c", "echo 1 > /sys/class/net/" + dev + "/threaded");
         createNapi.run();
+        if (!threaded) {
+            return List.of();
+        }
+        ns.exec("sh", "-c", "echo 1 > /sys/class/net/" + dev + "/threaded");
         long end = System.nanoTime() + 2_000_000_000L;
         List<Long> fresh = new ArrayList<>();
         while (fresh.isEmpty() && System.nanoTime() < end) {
