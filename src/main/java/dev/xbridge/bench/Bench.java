@@ -23,6 +23,9 @@ import java.util.stream.Collectors;
  * the bare program attached) and runs every scenario of that size, {@code trials} times.
  */
 public final class Bench {
+    /** A daemon syncing 1,000,000 FDB entries took about a minute here. */
+    static final java.time.Duration READY_TIMEOUT = java.time.Duration.ofMinutes(5);
+
     private final BenchOptions o;
     private final Progress progress;
     private final List<String> notes = new ArrayList<>();
@@ -90,7 +93,7 @@ public final class Bench {
                     if (path == PathKind.TC) {
                         args.addAll(o.tcDaemonArgs());
                     }
-                    daemon = DaemonProcess.start(lab.lab().switchNs(), args.toArray(String[]::new));
+                    daemon = DaemonProcess.start(lab.lab().switchNs(), READY_TIMEOUT, args.toArray(String[]::new));
                     unavailable = notAccelerated(daemon.status(), lab.sender().portName(), path == PathKind.TC ? "tc" : "xdp");
                     maps = DaemonMaps.of(daemon.pid(), 10_000);
                 }
@@ -104,6 +107,11 @@ public final class Bench {
                 }
             }
             lab.repin();
+        } catch (RuntimeException e) {
+            unavailable = "failed: " + firstLine(e);
+            notes.add(path.label() + " with " + Scenario.count(fillers) + " filler entries failed to set up: " + e.getMessage());
+        }
+        try {
             for (Scenario s : scenarios) {
                 if (unavailable != null) {
                     results.computeIfAbsent(s, k -> new ArrayList<>()).add(Report.PathResult.unavailable(path.label(), unavailable));
@@ -127,6 +135,14 @@ public final class Bench {
                     }
                 }
                 results.computeIfAbsent(s, k -> new ArrayList<>()).add(summarize(path.label(), trials));
+            }
+        } catch (RuntimeException e) {
+            notes.add(path.label() + " with " + Scenario.count(fillers) + " filler entries failed: " + e.getMessage());
+            for (Scenario s : scenarios) {
+                List<Report.PathResult> got = results.computeIfAbsent(s, k -> new ArrayList<>());
+                if (got.stream().noneMatch(p -> p.path().equals(path.label()))) {
+                    got.add(Report.PathResult.unavailable(path.label(), "failed: " + firstLine(e)));
+                }
             }
         } finally {
             if (bareLink != null) {
@@ -210,6 +226,12 @@ public final class Bench {
             }
         }
         return "the daemon does not list port " + port;
+    }
+
+    private static String firstLine(Throwable e) {
+        String m = e.getMessage() == null ? e.toString() : e.getMessage();
+        int nl = m.indexOf('\n');
+        return nl < 0 ? m : m.substring(0, nl);
     }
 
     static String kernel() {

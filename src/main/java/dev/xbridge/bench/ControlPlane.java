@@ -63,7 +63,7 @@ final class ControlPlane {
         long t0;
         for (int i = 0; i < 2; i++) {
             t0 = System.nanoTime();
-            try (DaemonProcess d = DaemonProcess.start(lab.switchNs(), args)) {
+            try (DaemonProcess d = DaemonProcess.start(lab.switchNs(), Bench.READY_TIMEOUT, args)) {
                 readyEmpty = Math.min(readyEmpty, (System.nanoTime() - t0) / 1e9);
             }
         }
@@ -78,7 +78,7 @@ final class ControlPlane {
         double idle;
         double churnCpu;
         double churnRate;
-        try (DaemonProcess d = DaemonProcess.start(lab.switchNs(), args);
+        try (DaemonProcess d = DaemonProcess.start(lab.switchNs(), Bench.READY_TIMEOUT, args);
                 DaemonMaps maps = DaemonMaps.of(d.pid(), 10_000)) {
             readyFull = (System.nanoTime() - t0) / 1e9;
             if (o.syncEntries() > 0 && !maps.has(bridge, BenchLab.fillerMac(o.syncEntries() - 1))) {
@@ -128,7 +128,7 @@ final class ControlPlane {
             fill(sw, rt, port, o.syncEntries(), o.rssEntries());
             progress.status("control plane: daemon start with " + Scenario.count(o.rssEntries()) + " entries");
             t0 = System.nanoTime();
-            try (DaemonProcess d = DaemonProcess.start(lab.switchNs(), args)) {
+            try (DaemonProcess d = DaemonProcess.start(lab.switchNs(), Bench.READY_TIMEOUT, args)) {
                 readyLarge = (System.nanoTime() - t0) / 1e9;
                 Cpus.sleep(2000);
                 rss = Cpus.rssBytes(d.pid());

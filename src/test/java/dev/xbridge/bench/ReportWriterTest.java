@@ -43,7 +43,7 @@ class ReportWriterTest {
     @Test
     void svgHasOneBarPerMeasuredPathAndEscapesText() {
         String svg = ReportWriter.svg(sample());
-        assertThat(svg.split("<rect x=\"220\"", -1)).hasSize(4); // three measured paths
+        assertThat(svg.split("<title>", -1)).hasSize(4); // a tooltip per bar: three measured paths
         assertThat(ReportWriter.esc("a<b & \"c\"")).isEqualTo("a&lt;b &amp; &quot;c&quot;");
         assertThat(ReportWriter.niceCeiling(0.93)).isEqualTo(1.0);
         assertThat(ReportWriter.niceCeiling(1.9)).isEqualTo(2.0);
