@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * Every map key and value of the xbridge datapath, in one place.
- * Java mirrors these layouts in dev.xbridge.bridge.Maps; a test compares the
+ * Java mirrors these layouts in dev.xbridge.bridge (PortRecord, FdbKey, FdbValue,
+ * PortStats, Decision); DatapathTest compares the
  * two against this object's BTF, so a field added here without Java fails CI.
  */
 #ifndef XBRIDGE_H
@@ -23,15 +24,19 @@
 #define XB_PORT_LEARNING (1 << 0) /* BR_LEARNING: the kernel learns from this port */
 #define XB_PORT_ISOLATED (1 << 1) /* BR_ISOLATED */
 #define XB_PORT_KERNEL   (1 << 2) /* step aside: every frame from this port goes to the kernel */
-#define XB_PORT_EGRESS   (1 << 3) /* a redirect target: in tx_ports and able to receive redirected frames */
+#define XB_PORT_EGRESS   (1 << 3) /* an skb redirect target: the TC entry may forward here */
+#define XB_PORT_XDP_EGRESS (1 << 4) /* an XDP redirect target: in tx_ports, its peer runs NAPI */
+#define XB_PORT_PEER     (1 << 5) /* a veth whose peer is in another namespace: TC uses bpf_redirect_peer */
 
 /* ports: ifindex -> port. One entry per bridge port xbridge knows. */
 struct xb_port {
-	__u32 bridge;  /* the bridge's ifindex */
-	__u32 slot;    /* index into the stats map, 1..XB_MAX_PORTS-1 */
-	__u16 flags;   /* XB_PORT_* */
-	__u8 state;    /* XB_STATE_* */
+	__u32 bridge;    /* the bridge's ifindex */
+	__u32 slot;      /* index into the stats map, 1..XB_MAX_PORTS-1 */
+	__u16 flags;     /* XB_PORT_* */
+	__u8 state;      /* XB_STATE_* */
 	__u8 pad;
+	__u32 mtu;       /* the port's MTU: TC redirects skip is_skb_forwardable(), so the core checks it */
+	__u32 sample_ms; /* aging: hand the kernel one frame per source this often (0: never) */
 };
 
 /* fdb: (bridge, vid, mac) -> entry. vid is 0 on bridges without VLAN filtering. */
@@ -47,10 +52,10 @@ struct xb_fdb_key {
 #define XB_FDB_STICKY  (1 << 2) /* the kernel never moves it (NTF_STICKY) */
 
 struct xb_fdb_val {
-	__u32 port;     /* ifindex of the port the MAC is behind; 0 for the bridge itself */
-	__u16 flags;    /* XB_FDB_* */
+	__u32 port;       /* ifindex of the port the MAC is behind; 0 for the bridge itself */
+	__u16 flags;      /* XB_FDB_* */
 	__u16 pad;
-	__u64 seen_ns;  /* bpf_ktime_get_ns() when the fast path last forwarded a frame from this MAC */
+	__u64 sampled_ns; /* bpf_ktime_get_ns() when a frame from this MAC was last handed to the kernel for aging */
 };
 
 /* Why a frame got its verdict. Every return path of the program counts one. */
@@ -73,7 +78,9 @@ enum xb_reason {
 	XB_PASS_EGRESS_UNAVAILABLE, /* egress port cannot take redirected frames */
 	XB_PASS_EGRESS_BLOCKED,   /* egress port is not forwarding */
 	XB_PASS_ISOLATED,         /* isolated to isolated: the kernel drops it */
-	XB_PASS_REDIRECT_FAILED,  /* the devmap had no entry for the egress port */
+	XB_PASS_REDIRECT_FAILED,  /* the redirect helper refused (XDP: no devmap entry for the egress port) */
+	XB_PASS_AGING,            /* one frame per sample period, so the kernel refreshes the source's entry */
+	XB_PASS_TOO_BIG,          /* larger than the egress MTU: the kernel drops it (is_skb_forwardable) */
 	XB_DROP,                  /* reserved for rules mirrored as drops */
 	XB_REASON_COUNT,
 };

@@ -2,7 +2,8 @@
 /* Test object for dev.xbridge.bpf: one map of each kind the bindings
  * treat differently (hash, per-CPU array, plain array, devmap hash), a
  * `const volatile` global for setConstant, and two XDP programs whose
- * verdicts depend only on map contents and the frame's first byte. */
+ * verdicts depend only on map contents and the frame's first byte, and a
+ * TC program that passes everything. */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
@@ -95,6 +96,16 @@ int xdp_redirect(struct xdp_md *ctx)
 	if (data + 1 > end)
 		return XDP_ABORTED;
 	return bpf_redirect_map(&ports, data[0], XDP_PASS);
+}
+
+/* TC: records the device it runs on in seen[0] and lets every frame pass. */
+SEC("tc")
+int tc_probe(struct __sk_buff *skb)
+{
+	__u32 zero = 0, ifindex = skb->ifindex;
+
+	bpf_map_update_elem(&seen, &zero, &ifindex, BPF_ANY);
+	return 0; /* TC_ACT_OK */
 }
 
 char _license[] SEC("license") = "GPL";

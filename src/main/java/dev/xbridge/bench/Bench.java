@@ -90,9 +90,7 @@ public final class Bench {
                     progress.status(path.label() + ": starting the daemon (" + Scenario.count(fillers) + " filler entries)");
                     List<String> args = new ArrayList<>(List.of("--bridge", lab.lab().bridge(),
                             "--fdb-max", Integer.toString(fdbMax(fillers))));
-                    if (path == PathKind.TC) {
-                        args.addAll(o.tcDaemonArgs());
-                    }
+                    args.addAll(hookArgs(o, path, lab.lab().bridge()));
                     daemon = DaemonProcess.start(lab.lab().switchNs(), READY_TIMEOUT, args.toArray(String[]::new));
                     unavailable = notAccelerated(daemon.status(), lab.sender().portName(), path == PathKind.TC ? "tc" : "xdp");
                     maps = DaemonMaps.of(daemon.pid(), 10_000);
@@ -226,6 +224,27 @@ public final class Bench {
             }
         }
         return "the daemon does not list port " + port;
+    }
+
+    /**
+     * {@code xbridge run} arguments that force {@code path}'s hook on the whole bridge: the
+     * TC arguments the CLI found (with the bridge's name for {@code %s}) for TC; for XDP,
+     * {@code --hook BRIDGE=xdp} when the daemon has hooks to choose from (the TC arguments
+     * exist), nothing otherwise (it only has XDP).
+     */
+    static List<String> hookArgs(BenchOptions o, PathKind path, String bridge) {
+        List<String> tc = o.tcDaemonArgs();
+        if (tc == null) {
+            return List.of();
+        }
+        List<String> out = new ArrayList<>();
+        for (String a : tc) {
+            out.add(a.contains("%s") ? String.format(a, bridge) : a);
+        }
+        if (path == PathKind.XDP) {
+            out.replaceAll(a -> a.equals(bridge + "=tc") ? bridge + "=xdp" : a);
+        }
+        return out;
     }
 
     private static String firstLine(Throwable e) {

@@ -46,7 +46,7 @@ final class TcpBench {
                         }
                         List<String> args = new ArrayList<>(List.of("--bridge", lab.bridge()));
                         if (path == PathKind.TC) {
-                            args.addAll(o.tcDaemonArgs());
+                            args.addAll(Bench.hookArgs(o, path, lab.bridge())); // XDP stays on auto: forcing it would stall TCP
                         }
                         try (DaemonProcess d = DaemonProcess.start(lab.switchNs(), args.toArray(String[]::new))) {
                             String why = hooked(d.status(), a.portName(), path == PathKind.TC ? "tc" : "xdp");

@@ -13,6 +13,7 @@ public final class BpfProgram implements AutoCloseable {
     // UAPI struct bpf_prog_info (linux/bpf.h, 6.1 headers: 232 bytes); only type and id are read.
     private static final long PROG_INFO_SIZE = 232;
     private static final long PROG_INFO_ID_OFFSET = 4;
+    private static final long PROG_INFO_NAME_OFFSET = 64; // char name[BPF_OBJ_NAME_LEN = 16]
 
     // libbpf 1.1.2 bpf.h struct bpf_test_run_opts (checked with offsetof against the installed header)
     private static final long TEST_RUN_OPTS_SIZE = 80;
@@ -34,8 +35,10 @@ public final class BpfProgram implements AutoCloseable {
     // libbpf 1.1.2 bpf.h struct bpf_link_create_opts: sz, then __u32 flags; 64 bytes in all
     private static final long LINK_CREATE_OPTS_SIZE = 64;
     private static final long LINK_CREATE_FLAGS_OFFSET = 8;
-    // UAPI enum bpf_attach_type
+    // UAPI enum bpf_attach_type (BPF_TCX_* since 6.6; the 6.1 headers installed here lack them)
     private static final int BPF_XDP = 37;
+    static final int BPF_TCX_INGRESS = 46;
+    static final int BPF_TCX_EGRESS = 47;
 
     private final int fd;
     private final String name;
@@ -70,6 +73,28 @@ public final class BpfProgram implements AutoCloseable {
         try (Arena arena = Arena.ofConfined()) {
             return BpfFd.info(fd(), PROG_INFO_SIZE, arena, "program " + name)
                     .get(ValueLayout.JAVA_INT, PROG_INFO_ID_OFFSET);
+        }
+    }
+
+    /**
+     * The name the kernel keeps for program {@code id} (at most 15 characters), e.g. to
+     * recognise one's own program in an attachment left behind.
+     */
+    public static String nameOfId(int id) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment capture = LibBpf.capture();
+            int fd = (int) LibBpf.PROG_GET_FD_BY_ID.invokeExact(capture, id);
+            if (fd < 0) {
+                throw new BpfException("bpf_prog_get_fd_by_id " + id, LibBpf.errno(fd, capture));
+            }
+            try {
+                return BpfFd.info(fd, PROG_INFO_SIZE, arena, "program id " + id)
+                        .asSlice(PROG_INFO_NAME_OFFSET, 16).getString(0);
+            } finally {
+                BpfFd.close(fd);
+            }
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
         }
     }
 
@@ -140,6 +165,34 @@ public final class BpfProgram implements AutoCloseable {
         } catch (Throwable t) {
             throw Native.rethrow(t);
         }
+    }
+
+    /**
+     * Attaches this TC (SCHED_CLS) program to device {@code ifindex} with a tcx link
+     * (bpf_link_create(prog, ifindex, BPF_TCX_INGRESS or _EGRESS), kernel 6.6 and later),
+     * appended after programs already there. libbpf 1.1.2 has no bpf_program__attach_tcx,
+     * but its bpf_link_create passes an unknown attach type through with target_fd as the
+     * ifindex (the same union member as link_create.target_ifindex). A kernel without tcx
+     * refuses it with EINVAL ({@link #isTcxMissing}); closing the link detaches.
+     */
+    public BpfLink attachTcx(int ifindex, TcDirection direction) {
+        int attachType = direction == TcDirection.INGRESS ? BPF_TCX_INGRESS : BPF_TCX_EGRESS;
+        try {
+            MemorySegment capture = LibBpf.capture();
+            int linkFd = (int) LibBpf.LINK_CREATE.invokeExact(capture, fd(), ifindex, attachType, MemorySegment.NULL);
+            if (linkFd < 0) {
+                throw new BpfException("bpf_link_create " + name + " tcx " + direction.name().toLowerCase(java.util.Locale.ROOT)
+                        + " ifindex " + ifindex, LibBpf.errno(linkFd, capture));
+            }
+            return new BpfLink(linkFd, null);
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    /** Whether a failed {@link #attachTcx} means the kernel has no tcx (before 6.6): EINVAL for an unknown attach type. */
+    public static boolean isTcxMissing(BpfException e) {
+        return e.errno() == dev.xbridge.sys.Errno.EINVAL;
     }
 
     /** Does nothing: the {@link BpfObject} owns the fd. */

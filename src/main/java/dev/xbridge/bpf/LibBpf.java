@@ -75,8 +75,17 @@ public final class LibBpf {
             withErrno("bpf_obj_get_info_by_fd", FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_POINTER));
     static final MethodHandle PROG_TEST_RUN_OPTS =
             withErrno("bpf_prog_test_run_opts", FunctionDescriptor.of(C_INT, C_INT, C_POINTER));
+    static final MethodHandle PROG_GET_FD_BY_ID =
+            withErrno("bpf_prog_get_fd_by_id", FunctionDescriptor.of(C_INT, C_INT));
     static final MethodHandle LINK_CREATE =
             withErrno("bpf_link_create", FunctionDescriptor.of(C_INT, C_INT, C_INT, C_INT, C_POINTER));
+
+    // libbpf.h: TC (clsact qdisc + cls_bpf filter, netlink under the hood)
+    static final MethodHandle TC_HOOK_CREATE = withErrno("bpf_tc_hook_create", FunctionDescriptor.of(C_INT, C_POINTER));
+    static final MethodHandle TC_HOOK_DESTROY = withErrno("bpf_tc_hook_destroy", FunctionDescriptor.of(C_INT, C_POINTER));
+    static final MethodHandle TC_ATTACH = withErrno("bpf_tc_attach", FunctionDescriptor.of(C_INT, C_POINTER, C_POINTER));
+    static final MethodHandle TC_DETACH = withErrno("bpf_tc_detach", FunctionDescriptor.of(C_INT, C_POINTER, C_POINTER));
+    static final MethodHandle TC_QUERY = withErrno("bpf_tc_query", FunctionDescriptor.of(C_INT, C_POINTER, C_POINTER));
 
     // btf.h
     static final MethodHandle BTF_FIND_BY_NAME_KIND =

@@ -44,6 +44,10 @@ public record RunOptions(byte[] data, byte[] context, int repeat, int flags, int
         return withContext(ctx.toBytes());
     }
 
+    public RunOptions withContext(SkBuff ctx) {
+        return withContext(ctx.toBytes());
+    }
+
     public RunOptions withRepeat(int n) {
         return new RunOptions(data, context, n, flags, cpu, batchSize, dataOutCapacity);
     }

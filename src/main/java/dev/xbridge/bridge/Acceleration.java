@@ -3,20 +3,35 @@ package dev.xbridge.bridge;
 import dev.xbridge.netlink.BridgePortInfo;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
- * Decides, for one port, whether the datapath may run there, and states why
- * not. The rule: attach only where the fast path is exact; otherwise leave
- * the port to the kernel and say so.
+ * Decides, for one port, which hook runs there and why. The rule: native XDP
+ * only where it is exact and measured to be (a veth whose peer sends
+ * finished frames, at an MTU a page holds); TC ingress elsewhere, which keeps
+ * checksum and GSO state; never generic XDP. Overrides per port beat those
+ * per bridge, which beat the automatic choice.
  *
  * @param bridges bridge names to accelerate; empty means all
  * @param ports port names to accelerate; empty means all
+ * @param overrides hook choice by port or bridge name (interface names are unique in a namespace)
  */
-public record Acceleration(Set<String> bridges, Set<String> ports) {
+public record Acceleration(Set<String> bridges, Set<String> ports, Map<String, HookChoice> overrides) {
+
+    public Acceleration {
+        bridges = Set.copyOf(bridges);
+        ports = Set.copyOf(ports);
+        overrides = Map.copyOf(overrides);
+    }
 
     public static Acceleration all() {
-        return new Acceleration(Set.of(), Set.of());
+        return new Acceleration(Set.of(), Set.of(), Map.of());
+    }
+
+    /** The override that applies to {@code port}, and where it came from, or AUTO. */
+    HookChoice choice(Bridge bridge, Port port) {
+        return overrides.getOrDefault(port.name(), overrides.getOrDefault(bridge.name(), HookChoice.AUTO));
     }
 
     public PortPlan plan(Bridge bridge, Port port, Peer peer) {
@@ -29,23 +44,69 @@ public record Acceleration(Set<String> bridges, Set<String> ports) {
         if (bridge.vlanFiltering()) {
             return PortPlan.off("bridge " + bridge.name() + " has VLAN filtering, which xbridge does not mirror yet");
         }
+        HookChoice choice = choice(bridge, port);
+        String by = overrides.containsKey(port.name()) ? "override --hook " + port.name() + "=" + choice.key()
+                : "override --hook " + bridge.name() + "=" + choice.key();
+        if (choice == HookChoice.OFF) {
+            // Still a redirect target: the kernel path into it is unchanged either way.
+            return new PortPlan(null, false, true, peerRedirect(port), by + ": left to the kernel", null);
+        }
+        boolean peerRedirect = peerRedirect(port);
+        List<String> aside = stepAsideReasons(bridge, port.info());
+        boolean stepAside = !aside.isEmpty();
+        String asideNote = stepAside ? "; kernel handles this port's frames: " + String.join(", ", aside) : "";
+        String xdpProblem = xdpProblem(port, peer);
+
+        if (choice == HookChoice.TC) {
+            return new PortPlan(Hook.Kind.TC, stepAside, true, peerRedirect, by + asideNote, null);
+        }
+        if (choice == HookChoice.XDP) {
+            String warning = xdpProblem == null ? null
+                    : by + " although " + xdpProblem + ": frames from this port may be lost";
+            return new PortPlan(Hook.Kind.XDP, stepAside, true, peerRedirect, by + asideNote, warning);
+        }
+        if (xdpProblem == null) {
+            return new PortPlan(Hook.Kind.XDP, stepAside, true, peerRedirect, "native XDP: peer " + peer.where()
+                    + " sends finished frames (tx-checksumming, TSO, GSO off; MTU " + peer.mtu() + ")" + asideNote,
+                    null);
+        }
+        return new PortPlan(Hook.Kind.TC, stepAside, true, peerRedirect, "TC: " + xdpProblem + asideNote, null);
+    }
+
+    /**
+     * Why native XDP would not be exact on this port, or null when it would. XDP
+     * loses CHECKSUM_PARTIAL on redirect and drops GSO frames larger than a page
+     * without xdp.frags (measured: TCP stalls; ../shared/docs/PLATFORM.md).
+     */
+    static String xdpProblem(Port port, Peer peer) {
         if (!port.isVeth()) {
             String kind = port.link().kind().isEmpty() ? "a physical or unknown device" : "kind " + port.link().kind();
-            return PortPlan.off(kind + ": only veth ports are verified for XDP redirect so far");
+            return kind + " (native XDP is verified on veth only so far)";
         }
         if (!peer.found()) {
-            return PortPlan.off("veth peer not reachable: " + peer.problem());
+            return "veth peer not reachable (" + peer.problem() + "), so its offloads are unknown";
         }
-        // From here the port can take redirected frames: xbridge turns GRO on at the peer if needed.
         if (!peer.sendsFinishedFrames()) {
-            return new PortPlan(false, false, true, "peer " + peer.where() + " sends with " + peer.offloadsOn()
-                    + " on: native XDP would break its TCP; egress only");
+            return "peer " + peer.where() + " sends with " + peer.offloadsOn()
+                    + " on, whose checksum/GSO state native XDP would lose";
         }
-        List<String> aside = stepAsideReasons(bridge, port.info());
-        if (!aside.isEmpty()) {
-            return new PortPlan(true, true, true, "kernel handles this port's frames: " + String.join(", ", aside));
+        if (peer.mtu() > Peer.VETH_XDP_MAX_MTU) {
+            return "peer MTU " + peer.mtu() + " is above " + Peer.VETH_XDP_MAX_MTU
+                    + ", the most native XDP on veth takes without xdp.frags";
         }
-        return PortPlan.accelerated();
+        if (port.link().mtu() > Peer.VETH_XDP_MAX_MTU) {
+            return "port MTU " + port.link().mtu() + " is above " + Peer.VETH_XDP_MAX_MTU
+                    + " (XDP here would cap the peer's MTU at that)";
+        }
+        return null;
+    }
+
+    /**
+     * bpf_redirect_peer applies to a veth whose peer is in another namespace: the
+     * kernel drops the frame when the peer is in the port's own (skb_do_redirect).
+     */
+    static boolean peerRedirect(Port port) {
+        return port.isVeth() && port.link().link() != 0 && port.link().linkNetnsId().isPresent();
     }
 
     /** Port and bridge state whose effect on a frame only the kernel applies. */

@@ -28,10 +28,12 @@ public record Bridge(Link link) {
     /**
      * With the bridge device promiscuous (tcpdump on it, for one),
      * br_handle_frame_finish() also passes every forwarded frame up to the
-     * host; only the kernel can do that.
+     * host ({@code local_rcv = !!(br->dev->flags & IFF_PROMISC)}); only the
+     * kernel can do that. tcpdump's promiscuity shows only in
+     * IFLA_PROMISCUITY, not in the reported flags.
      */
     public boolean isPromiscuous() {
-        return (link.flags() & IFF_PROMISC) != 0;
+        return (link.flags() & IFF_PROMISC) != 0 || link.promiscuity() > 0;
     }
 
     public boolean vlanFiltering() {

@@ -1,11 +1,14 @@
 package dev.xbridge.bridge;
 
+import dev.xbridge.bpf.BpfException;
 import dev.xbridge.bpf.BpfLink;
 import dev.xbridge.bpf.BpfMap;
 import dev.xbridge.bpf.BpfObject;
 import dev.xbridge.bpf.BpfProgram;
+import dev.xbridge.bpf.ClsBpf;
 import dev.xbridge.bpf.Codec;
 import dev.xbridge.bpf.PerCpuMap;
+import dev.xbridge.bpf.TcDirection;
 import dev.xbridge.bpf.TypedMap;
 import dev.xbridge.bpf.UpdateFlag;
 import dev.xbridge.bpf.XdpMode;
@@ -23,6 +26,9 @@ public final class Datapath implements AutoCloseable {
     public static final String OBJECT_RESOURCE = "/bpf/xbridge.bpf.o";
     public static final int MAX_PORTS = 1024;
     public static final int DEFAULT_FDB_MAX = 65536;
+    /** cls_bpf filter handle ("xb") and priority: late, so an operator's own filters run first. */
+    public static final int CLS_HANDLE = 0x7862;
+    public static final int CLS_PRIORITY = 0xc000;
 
     /** A u32 ifindex, as the devmap's key and value. */
     static final Codec<Integer> U32 = new Codec<>() {
@@ -44,6 +50,7 @@ public final class Datapath implements AutoCloseable {
 
     private final BpfObject object;
     private final BpfProgram xdp;
+    private final BpfProgram tc;
     private final TypedMap<Integer, PortRecord> ports;
     private final TypedMap<FdbKey, FdbValue> fdb;
     private final TypedMap<Integer, Integer> txPorts;
@@ -55,6 +62,7 @@ public final class Datapath implements AutoCloseable {
         this.object = object;
         this.fdbMax = fdbMax;
         this.xdp = object.program("xbridge_xdp");
+        this.tc = object.program("xbridge_tc");
         this.ports = new TypedMap<>(object.map("ports"), U32, PortRecord.CODEC);
         this.fdb = new TypedMap<>(object.map("fdb"), FdbKey.CODEC, FdbValue.CODEC);
         this.txPorts = new TypedMap<>(object.map("tx_ports"), U32, U32);
@@ -87,6 +95,10 @@ public final class Datapath implements AutoCloseable {
         return xdp;
     }
 
+    public BpfProgram tcProgram() {
+        return tc;
+    }
+
     public BpfObject object() {
         return object;
     }
@@ -97,6 +109,42 @@ public final class Datapath implements AutoCloseable {
 
     public BpfLink attachXdp(int ifindex) {
         return xdp.attachXdp(ifindex, XdpMode.NATIVE);
+    }
+
+    /** The XDP entry on {@code ifindex}, native mode (never generic: slower than TC, and wrong for cloned skbs). */
+    public Hook attachXdpHook(int ifindex) {
+        return Hook.xdp(attachXdp(ifindex), xdp.id());
+    }
+
+    /**
+     * Attaches the TC entry to the ingress of {@code ifindex}: a tcx link where the kernel
+     * has them (6.6+) unless {@code attach} says clsact, else a cls_bpf filter under clsact.
+     */
+    public Hook attachTc(int ifindex, TcAttach attach) {
+        if (attach != TcAttach.CLSACT) {
+            try {
+                return Hook.tcx(tc.attachTcx(ifindex, TcDirection.INGRESS), tc.id());
+            } catch (BpfException e) {
+                if (attach == TcAttach.TCX || !BpfProgram.isTcxMissing(e)) {
+                    throw e;
+                }
+            }
+        }
+        return Hook.clsact(ClsBpf.attach(tc, ifindex, TcDirection.INGRESS, CLS_HANDLE, CLS_PRIORITY));
+    }
+
+    /**
+     * Removes a cls_bpf filter of ours that a daemon killed without cleanup left on
+     * {@code ifindex}: it would keep forwarding with maps nobody updates. Returns whether
+     * there was one. Filters are recognised by handle, priority and program name.
+     */
+    public static boolean removeStaleFilter(int ifindex) {
+        int id = ClsBpf.query(ifindex, TcDirection.INGRESS, CLS_HANDLE, CLS_PRIORITY);
+        if (id == 0 || !BpfProgram.nameOfId(id).equals("xbridge_tc")) {
+            return false;
+        }
+        ClsBpf.detach(ifindex, TcDirection.INGRESS, CLS_HANDLE, CLS_PRIORITY);
+        return true;
     }
 
     public void putPort(int ifindex, PortRecord port) {

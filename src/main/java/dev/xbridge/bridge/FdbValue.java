@@ -5,14 +5,14 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /**
- * {@code struct xb_fdb_val}. {@code seenNanos} is written by the datapath
+ * {@code struct xb_fdb_val}. {@code sampledNanos} is written by the datapath
  * (bpf_ktime_get_ns, CLOCK_MONOTONIC, the clock of System.nanoTime) when it
- * forwards a frame from this MAC.
+ * hands a frame from this MAC to the kernel so the kernel refreshes the entry.
  */
-public record FdbValue(int port, int flags, long seenNanos) {
+public record FdbValue(int port, int flags, long sampledNanos) {
     public static final int PORT_OFFSET = 0;
     public static final int FLAGS_OFFSET = 4;
-    public static final int SEEN_OFFSET = 8;
+    public static final int SAMPLED_OFFSET = 8;
     public static final int SIZE = 16;
 
     /** XB_FDB_LOCAL: the MAC belongs to the host. */
@@ -46,7 +46,7 @@ public record FdbValue(int port, int flags, long seenNanos) {
             s.set(ValueLayout.JAVA_INT_UNALIGNED, PORT_OFFSET, v.port);
             s.set(ValueLayout.JAVA_SHORT_UNALIGNED, FLAGS_OFFSET, (short) v.flags);
             s.set(ValueLayout.JAVA_SHORT_UNALIGNED, FLAGS_OFFSET + 2, (short) 0);
-            s.set(ValueLayout.JAVA_LONG_UNALIGNED, SEEN_OFFSET, v.seenNanos);
+            s.set(ValueLayout.JAVA_LONG_UNALIGNED, SAMPLED_OFFSET, v.sampledNanos);
         }
 
         @Override
@@ -54,7 +54,7 @@ public record FdbValue(int port, int flags, long seenNanos) {
             return new FdbValue(
                     s.get(ValueLayout.JAVA_INT_UNALIGNED, PORT_OFFSET),
                     Short.toUnsignedInt(s.get(ValueLayout.JAVA_SHORT_UNALIGNED, FLAGS_OFFSET)),
-                    s.get(ValueLayout.JAVA_LONG_UNALIGNED, SEEN_OFFSET));
+                    s.get(ValueLayout.JAVA_LONG_UNALIGNED, SAMPLED_OFFSET));
         }
     };
 }

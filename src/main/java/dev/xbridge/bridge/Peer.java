@@ -12,12 +12,21 @@ package dev.xbridge.bridge;
  * @param gso generic-segmentation-offload
  * @param gro generic-receive-offload: a veth takes XDP-redirected frames only when its peer runs NAPI, which GRO enables
  * @param problem why it was not found, when {@code found} is false
+ * @param mtu its MTU: native XDP on the port is refused above {@link #VETH_XDP_MAX_MTU}
  */
 public record Peer(boolean found, String namespace, String name, boolean txChecksum, boolean tso, boolean gso,
-        boolean gro, String problem) {
+        boolean gro, String problem, int mtu) {
+
+    /**
+     * The largest peer MTU with which a veth takes an XDP program that lacks xdp.frags
+     * (veth_xdp_set: one page minus XDP headroom and skb_shared_info, minus the Ethernet
+     * header). Measured here: 3506; above it the attach fails with ERANGE ("Peer MTU is
+     * too large to set XDP"), and while XDP is attached the peer's max_mtu is clamped to it.
+     */
+    public static final int VETH_XDP_MAX_MTU = 3506;
 
     public static Peer missing(String problem) {
-        return new Peer(false, "", "", false, false, false, false, problem);
+        return new Peer(false, "", "", false, false, false, false, problem, 0);
     }
 
     /**

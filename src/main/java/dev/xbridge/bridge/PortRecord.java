@@ -4,18 +4,35 @@ import dev.xbridge.bpf.Codec;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
-/** {@code struct xb_port}: the value of the ports map, keyed by ifindex. */
-public record PortRecord(int bridge, int slot, int flags, int state) {
+/**
+ * {@code struct xb_port}: the value of the ports map, keyed by ifindex.
+ *
+ * @param mtu the port's MTU, 0 for no check (TC redirects skip the kernel's is_skb_forwardable)
+ * @param sampleMillis aging: one frame per source this often goes to the kernel, 0 for never
+ */
+public record PortRecord(int bridge, int slot, int flags, int state, int mtu, int sampleMillis) {
     public static final int BRIDGE_OFFSET = 0;
     public static final int SLOT_OFFSET = 4;
     public static final int FLAGS_OFFSET = 8;
     public static final int STATE_OFFSET = 10;
-    public static final int SIZE = 12;
+    public static final int MTU_OFFSET = 12;
+    public static final int SAMPLE_MS_OFFSET = 16;
+    public static final int SIZE = 20;
+
+    /** A port record with no MTU check and no aging samples (datapath tests). */
+    public PortRecord(int bridge, int slot, int flags, int state) {
+        this(bridge, slot, flags, state, 0, 0);
+    }
 
     public static final int LEARNING = 1;
     public static final int ISOLATED = 1 << 1;
     public static final int KERNEL = 1 << 2;
+    /** An sk_buff redirect target: the TC entry may forward here. */
     public static final int EGRESS = 1 << 3;
+    /** An XDP redirect target: in the devmap, and its peer runs NAPI. */
+    public static final int XDP_EGRESS = 1 << 4;
+    /** A veth whose peer lives in another namespace: the TC entry uses bpf_redirect_peer. */
+    public static final int PEER = 1 << 5;
 
     public static final Codec<PortRecord> CODEC = new Codec<>() {
         @Override
@@ -30,6 +47,8 @@ public record PortRecord(int bridge, int slot, int flags, int state) {
             s.set(ValueLayout.JAVA_SHORT_UNALIGNED, FLAGS_OFFSET, (short) p.flags);
             s.set(ValueLayout.JAVA_BYTE, STATE_OFFSET, (byte) p.state);
             s.set(ValueLayout.JAVA_BYTE, STATE_OFFSET + 1, (byte) 0);
+            s.set(ValueLayout.JAVA_INT_UNALIGNED, MTU_OFFSET, p.mtu);
+            s.set(ValueLayout.JAVA_INT_UNALIGNED, SAMPLE_MS_OFFSET, p.sampleMillis);
         }
 
         @Override
@@ -38,7 +57,9 @@ public record PortRecord(int bridge, int slot, int flags, int state) {
                     s.get(ValueLayout.JAVA_INT_UNALIGNED, BRIDGE_OFFSET),
                     s.get(ValueLayout.JAVA_INT_UNALIGNED, SLOT_OFFSET),
                     Short.toUnsignedInt(s.get(ValueLayout.JAVA_SHORT_UNALIGNED, FLAGS_OFFSET)),
-                    Byte.toUnsignedInt(s.get(ValueLayout.JAVA_BYTE, STATE_OFFSET)));
+                    Byte.toUnsignedInt(s.get(ValueLayout.JAVA_BYTE, STATE_OFFSET)),
+                    s.get(ValueLayout.JAVA_INT_UNALIGNED, MTU_OFFSET),
+                    s.get(ValueLayout.JAVA_INT_UNALIGNED, SAMPLE_MS_OFFSET));
         }
     };
 }

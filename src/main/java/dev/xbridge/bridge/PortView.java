@@ -5,8 +5,9 @@ import dev.xbridge.netlink.PortState;
 /**
  * One port as the reconciler last left it: what status reports.
  *
- * @param hook "xdp" when the datapath runs on the port's ingress, "none" otherwise
- * @param mode "native" for driver-mode XDP, "" when not attached
+ * @param hook "xdp" or "tc" when the datapath runs on the port's ingress, "none" otherwise
+ * @param mode "native" for XDP, "tcx" or "clsact" for TC, "" when not attached
+ * @param reason why this hook (an override's warning first, when there is one)
  * @param slot the port's stats slot, 0 when it has none
  */
 public record PortView(String bridge, int bridgeIndex, String name, int index, PortState state, String hook,
@@ -14,6 +15,6 @@ public record PortView(String bridge, int bridgeIndex, String name, int index, P
         boolean groChangedByUs) {
 
     public boolean accelerated() {
-        return "xdp".equals(hook) && !stepAside;
+        return !"none".equals(hook) && !stepAside;
     }
 }

@@ -24,7 +24,9 @@ public enum Reason {
     PASS_EGRESS_UNAVAILABLE("egress port not accelerated"),
     PASS_EGRESS_BLOCKED("egress port not forwarding"),
     PASS_ISOLATED("isolated to isolated"),
-    PASS_REDIRECT_FAILED("devmap had no entry"),
+    PASS_REDIRECT_FAILED("redirect refused (XDP: no devmap entry)"),
+    PASS_AGING("handed to the kernel to refresh the source's FDB entry (aging)"),
+    PASS_TOO_BIG("larger than the egress MTU (the kernel drops it)"),
     DROP("dropped");
 
     private final String description;

@@ -1,6 +1,5 @@
 package dev.xbridge.bridge;
 
-import dev.xbridge.bpf.BpfLink;
 import dev.xbridge.netlink.BridgePortInfo;
 import dev.xbridge.netlink.FdbEntry;
 import dev.xbridge.sys.Errno;
@@ -17,13 +16,18 @@ import java.util.logging.Logger;
 
 /**
  * Turns the kernel's bridge state into datapath state: one entry per port in
- * the ports map, XDP links, devmap targets, and the FDB mirror.
+ * the ports map, a hook (native XDP or TC) per port, devmap targets, and the
+ * FDB mirror.
  *
- * <p>Ordering keeps the datapath exact during changes: a port becomes a
+ * <p>Ordering keeps the datapath exact during changes: a port becomes an XDP
  * redirect target only after its peer can receive (GRO on, devmap entry
- * written, then the EGRESS flag), and stops being one in the reverse order.
- * A stale FDB entry that points at a port no longer known is harmless: the
- * datapath hands such frames to the kernel (XB_PASS_EGRESS_UNAVAILABLE).
+ * written, then the XDP_EGRESS flag), and stops being one in the reverse
+ * order. A port that changes hook gets the new hook attached before the old
+ * one is detached: while both are there, XDP runs first and TC sees only the
+ * frames XDP passed, which the same decision core passes again, so no frame
+ * is handled twice and none falls between. A stale FDB entry that points at
+ * a port no longer known is harmless: the datapath hands such frames to the
+ * kernel (XB_PASS_EGRESS_UNAVAILABLE).
  *
  * <p>Single-threaded: the daemon's event loop owns it. {@link #ports()}
  * returns an immutable snapshot that other threads may read.
@@ -32,22 +36,26 @@ public final class Reconciler implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Reconciler.class.getName());
 
     private final Datapath datapath;
+    private final boolean agingSamples;
     private final VethPeers peers;
     private final Acceleration policy;
+    private final TcAttach tcAttach;
     private final Map<Integer, Attached> attached = new HashMap<>();
     private final BitSet slots = new BitSet(Datapath.MAX_PORTS);
     /** Read by the control thread for status; replaced, never mutated. */
     private volatile KernelState state = KernelState.empty();
     private volatile List<PortView> views = List.of();
-    private long fdbWriteFailures;
+    private volatile long fdbWriteFailures;
 
     /** Runtime facts of a port the reconciler has seen. */
     private static final class Attached {
         final int slot;
         Peer peer;
         PortPlan plan;
-        BpfLink link;
+        Hook hook;
         PortRecord written;
+        boolean xdpEgress;
+        String warned;
 
         Attached(int slot) {
             this.slot = slot;
@@ -55,9 +63,20 @@ public final class Reconciler implements AutoCloseable {
     }
 
     public Reconciler(Datapath datapath, VethPeers peers, Acceleration policy) {
+        this(datapath, peers, policy, TcAttach.AUTO, true);
+    }
+
+    /**
+     * @param agingSamples let the datapath hand the kernel one frame per source and period, so
+     *     the kernel keeps fast-pathed entries from aging; off only to show why it is needed
+     */
+    public Reconciler(Datapath datapath, VethPeers peers, Acceleration policy, TcAttach tcAttach,
+            boolean agingSamples) {
         this.datapath = datapath;
         this.peers = peers;
         this.policy = policy;
+        this.tcAttach = tcAttach;
+        this.agingSamples = agingSamples;
         slots.set(0); // slot 0 counts frames from non-ports
     }
 
@@ -75,7 +94,7 @@ public final class Reconciler implements AutoCloseable {
 
     /**
      * Brings ports to {@code next}. With {@code reprobe}, every veth peer is
-     * looked at again (its offloads may have changed; no event says so).
+     * looked at again (its offloads or MTU may have changed; no event says so).
      *
      * @return true when a bridge appeared, so the caller should resync the FDB
      */
@@ -84,14 +103,19 @@ public final class Reconciler implements AutoCloseable {
         state.bridges().forEach(b -> oldBridges.add(b.index()));
         state = next;
         Set<Integer> present = new HashSet<>();
+        List<Port> known = new ArrayList<>();
         for (Port port : next.ports()) {
             Optional<Bridge> bridge = next.bridge(port.bridge());
             if (bridge.isEmpty()) {
                 continue;
             }
             present.add(port.index());
-            update(bridge.get(), port, reprobe);
+            if (hook(bridge.get(), port, reprobe)) {
+                known.add(port);
+            }
         }
+        // XDP redirect targets are needed only on bridges where some port runs XDP.
+        records(known);
         for (Integer gone : List.copyOf(attached.keySet())) {
             if (!present.contains(gone)) {
                 remove(gone);
@@ -112,27 +136,87 @@ public final class Reconciler implements AutoCloseable {
         return newBridge;
     }
 
-    private void update(Bridge bridge, Port port, boolean reprobe) {
+    /**
+     * Looks at one port's veth peer again and applies what changed. The
+     * daemon calls this one port at a time, so a round of probes never holds
+     * up kernel events for more than one probe. The port's hook may change,
+     * and with it whether its bridge has an XDP port, so every port of the
+     * bridge is written again (unchanged entries are skipped).
+     */
+    public void reprobe(int index) {
+        Optional<Port> port = state.port(index);
+        Optional<Bridge> bridge = port.flatMap(p -> state.bridge(p.bridge()));
+        if (port.isEmpty() || bridge.isEmpty() || !attached.containsKey(index)) {
+            return;
+        }
+        hook(bridge.get(), port.get(), true);
+        List<Port> same = new ArrayList<>();
+        for (Port p : state.ports()) {
+            if (p.bridge() == port.get().bridge() && attached.containsKey(p.index())) {
+                same.add(p);
+            }
+        }
+        records(same);
+        publish();
+    }
+
+    /** Writes the map entries of {@code ports}, each knowing whether its bridge has an XDP port. */
+    private void records(List<Port> ports) {
+        Set<Integer> xdpBridges = new HashSet<>();
+        for (Port port : ports) {
+            Attached a = attached.get(port.index());
+            if (a.hook != null && a.hook.kind() == Hook.Kind.XDP) {
+                xdpBridges.add(port.bridge());
+            }
+        }
+        for (Port port : ports) {
+            record(state.bridge(port.bridge()).orElseThrow(), port, xdpBridges.contains(port.bridge()));
+        }
+    }
+
+    /** Plans the port and puts the planned hook on it. False when the port got no slot. */
+    private boolean hook(Bridge bridge, Port port, boolean reprobe) {
         Attached a = attached.get(port.index());
         if (a == null) {
             int slot = slots.nextClearBit(1);
             if (slot >= Datapath.MAX_PORTS) {
                 LOG.warning(() -> "no stats slot left for " + port.name() + "; more than "
                         + (Datapath.MAX_PORTS - 1) + " ports");
-                return;
+                return false;
             }
             slots.set(slot);
             datapath.resetStats(slot);
             a = new Attached(slot);
             attached.put(port.index(), a);
+            removeStaleFilter(port);
         }
         if (a.peer == null || reprobe) {
             a.peer = port.isVeth() ? peers.probe(port, state) : Peer.missing("not a veth");
         }
-        PortPlan plan = policy.plan(bridge, port, a.peer);
-        plan = attach(a, port, plan);
+        PortPlan plan = attach(a, port, policy.plan(bridge, port, a.peer));
         a.plan = plan;
+        if (plan.warning() != null && !plan.warning().equals(a.warned)) {
+            LOG.warning(port.name() + ": " + plan.warning());
+        }
+        a.warned = plan.warning();
+        return true;
+    }
 
+    /** A cls_bpf filter of a daemon killed without cleanup would forward with maps nobody updates. */
+    private void removeStaleFilter(Port port) {
+        try {
+            if (Datapath.removeStaleFilter(port.index())) {
+                LOG.warning(() -> "removed an xbridge_tc filter left on " + port.name() + " by an earlier run");
+            }
+        } catch (RuntimeException e) {
+            LOG.info(() -> "could not check " + port.name() + " for a stale xbridge filter: " + e.getMessage());
+        }
+    }
+
+    /** Writes the port's map entry and its XDP-target state. */
+    private void record(Bridge bridge, Port port, boolean bridgeHasXdp) {
+        Attached a = attached.get(port.index());
+        PortPlan plan = a.plan;
         int flags = 0;
         BridgePortInfo info = port.info();
         if (info != null && info.learning()) {
@@ -144,58 +228,105 @@ public final class Reconciler implements AutoCloseable {
         if (plan.stepAside()) {
             flags |= PortRecord.KERNEL;
         }
-        boolean wasEgress = a.written != null && (a.written.flags() & PortRecord.EGRESS) != 0;
         if (plan.egress()) {
+            flags |= PortRecord.EGRESS;
+            if (plan.peer()) {
+                flags |= PortRecord.PEER;
+            }
+        }
+        // An XDP frame can go only to a veth whose peer runs NAPI (GRO on) and that is in the devmap.
+        boolean wantXdpEgress = bridgeHasXdp && plan.egress() && port.isVeth() && a.peer.found();
+        if (wantXdpEgress) {
             try {
                 peers.ensureGro(port.index(), a.peer);
                 datapath.putTxPort(port.index());
-                flags |= PortRecord.EGRESS;
+                flags |= PortRecord.XDP_EGRESS;
+                a.xdpEgress = true;
             } catch (RuntimeException e) {
-                a.plan = plan = new PortPlan(plan.attach(), plan.stepAside(), false,
-                        "cannot receive redirected frames: " + e.getMessage());
+                LOG.warning(() -> port.name() + " cannot receive XDP-redirected frames: " + e.getMessage());
+                wantXdpEgress = false;
             }
         }
-        if (!plan.attach() && !plan.egress()) {
+        if (!plan.attached() && !plan.egress()) {
             if (a.written != null) {
                 datapath.removePort(port.index());
                 a.written = null;
             }
         } else {
-            PortRecord record = new PortRecord(bridge.index(), a.slot, flags, port.state().value());
+            PortRecord record = new PortRecord(bridge.index(), a.slot, flags, port.state().value(),
+                    port.link().mtu(), agingSamples ? samplePeriodMillis(bridge) : 0);
             if (!record.equals(a.written)) {
                 datapath.putPort(port.index(), record);
                 a.written = record;
             }
         }
-        if (wasEgress && !plan.egress()) {
+        if (a.xdpEgress && !wantXdpEgress) {
             datapath.removeTxPort(port.index());
             peers.restore(port.index());
+            a.xdpEgress = false;
         }
     }
 
-    /** Attaches or detaches to match the plan; an attach failure turns the plan off with the kernel's reason. */
+    /**
+     * Puts the planned hook on the port, the new one before the old one goes. A failed
+     * XDP attach falls back to TC (exact everywhere); a failed TC attach leaves the port
+     * to the kernel. Either way the plan then says why.
+     */
     private PortPlan attach(Attached a, Port port, PortPlan plan) {
-        if (plan.attach() && a.link == null) {
+        Hook.Kind want = plan.hook();
+        Hook.Kind have = a.hook == null ? null : a.hook.kind();
+        if (want == have) {
+            return plan;
+        }
+        Hook next = null;
+        if (want == Hook.Kind.XDP) {
             int other = port.link().xdpProgId();
-            if (other != 0) {
-                return new PortPlan(false, false, plan.egress(),
-                        "another XDP program (id " + other + ") is attached to " + port.name());
+            String why = null;
+            if (other != 0 && have != Hook.Kind.XDP) {
+                why = "another XDP program (id " + other + ") is attached to " + port.name();
+            } else {
+                try {
+                    next = datapath.attachXdpHook(port.index());
+                } catch (SysException e) {
+                    why = e.errno() == Errno.ERANGE
+                            ? "peer MTU too large for native XDP on veth without xdp.frags"
+                            : "XDP attach failed: " + e.getMessage();
+                }
             }
+            if (next == null) {
+                plan = plan.withHook(Hook.Kind.TC, "TC: " + why);
+                want = Hook.Kind.TC;
+                if (want == have) {
+                    return plan;
+                }
+            }
+        }
+        if (want == Hook.Kind.TC) {
             try {
-                a.link = datapath.attachXdp(port.index());
-                LOG.info(() -> "attached XDP to " + port.name());
+                next = datapath.attachTc(port.index(), tcAttach);
             } catch (SysException e) {
-                String why = e.errno() == Errno.ERANGE
-                        ? "peer MTU too large for native XDP on veth without xdp.frags"
-                        : "XDP attach failed: " + e.getMessage();
-                return new PortPlan(false, false, plan.egress(), why);
+                plan = plan.withHook(null, "TC attach failed, left to the kernel: " + e.getMessage());
             }
-        } else if (!plan.attach() && a.link != null) {
-            a.link.close();
-            a.link = null;
-            LOG.info(() -> "detached XDP from " + port.name());
+        }
+        Hook old = a.hook;
+        a.hook = next;
+        Hook attachedNow = next;
+        if (next != null) {
+            LOG.info(() -> "attached " + attachedNow + " to " + port.name());
+        }
+        if (old != null) {
+            close(old, port.name());
         }
         return plan;
+    }
+
+    private static void close(Hook hook, String port) {
+        try {
+            hook.close();
+            LOG.info(() -> "detached " + hook + " from " + port);
+        } catch (RuntimeException e) {
+            LOG.info(() -> "detach " + hook + " from " + port + ": " + e.getMessage());
+        }
     }
 
     private void remove(int index) {
@@ -203,12 +334,8 @@ public final class Reconciler implements AutoCloseable {
         if (a == null) {
             return;
         }
-        if (a.link != null) {
-            try {
-                a.link.close();
-            } catch (RuntimeException e) {
-                LOG.info(() -> "detach of ifindex " + index + ": " + e.getMessage());
-            }
+        if (a.hook != null) {
+            close(a.hook, "ifindex " + index);
         }
         datapath.removePort(index);
         datapath.removeTxPort(index);
@@ -235,12 +362,29 @@ public final class Reconciler implements AutoCloseable {
             if (a == null || a.plan == null || bridge.isEmpty()) {
                 continue;
             }
+            String warning = a.plan.warning();
+            String reason = warning != null ? "WARNING: " + warning : a.plan.reason();
             out.add(new PortView(bridge.get().name(), bridge.get().index(), port.name(), port.index(),
-                    port.state(), a.link != null ? "xdp" : "none", a.link != null ? "native" : "",
-                    a.plan.egress(), a.plan.stepAside(), a.plan.reason(), a.slot,
-                    a.link != null ? datapath.xdpProgram().id() : 0, a.peer, peers.changedGro(port.index())));
+                    port.state(), a.hook != null ? a.hook.kind().key() : "none", a.hook != null ? a.hook.mode() : "",
+                    a.plan.egress(), a.plan.stepAside(), reason, a.slot,
+                    a.hook != null ? a.hook.programId() : 0, a.peer, peers.changedGro(port.index())));
         }
         views = List.copyOf(out);
+    }
+
+    /**
+     * A tenth of the bridge's ageing_time: an active entry is refreshed at
+     * least ten times before it could expire, and ages at most a tenth early
+     * once its traffic stops. 30 s when the kernel did not say (its default
+     * ageing_time is 300 s); at least 1 ms (ageing_time 0 expires entries at
+     * once anyway).
+     */
+    static int samplePeriodMillis(Bridge bridge) {
+        long centis = bridge.ageingCentis();
+        if (centis < 0) {
+            return 30_000;
+        }
+        return (int) Math.max(1, Math.min(Integer.MAX_VALUE, centis)); // centiseconds * 10 ms / 10
     }
 
     // ---- FDB ----

@@ -4,7 +4,7 @@ import dev.xbridge.netlink.Link;
 import dev.xbridge.netlink.RtNetlink;
 import dev.xbridge.sys.Ethtool;
 import dev.xbridge.sys.Libc;
-import dev.xbridge.sys.NetNamespace;
+import dev.xbridge.sys.NamespaceVisitor;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -33,7 +33,8 @@ public final class VethPeers implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(VethPeers.class.getName());
 
     private final RtNetlink rt;
-    private final Map<Path, NetNamespace> entered = new HashMap<>();
+    /** Enters a peer's namespace only for the length of a call, so no container namespace outlives its container. */
+    private final NamespaceVisitor visitor = new NamespaceVisitor();
     private final Map<Integer, Path> nsidPaths = new HashMap<>();
     /** Peers whose GRO xbridge turned on, by port ifindex. */
     private final Map<Integer, Peer> groChanged = new HashMap<>();
@@ -54,22 +55,22 @@ public final class VethPeers implements AutoCloseable {
                 if (peer.isEmpty()) {
                     return Peer.missing("peer ifindex " + link.link() + " not found in this namespace");
                 }
-                return features("", peer.get().name());
+                return features("", peer.get());
             }
             int nsid = link.linkNetnsId().getAsInt();
-            Optional<NetNamespace> ns = namespace(nsid);
+            Optional<Path> ns = namespace(nsid);
             if (ns.isEmpty()) {
                 return Peer.missing("no namespace file found for nsid " + nsid
                         + " (looked in /run/netns and /proc/*/ns/net)");
             }
-            NetNamespace inside = ns.get();
-            return inside.call(() -> {
+            Path where = ns.get();
+            return visitor.call(where, () -> {
                 try (RtNetlink there = RtNetlink.open()) {
                     Optional<Link> peer = there.link(link.link());
                     if (peer.isEmpty()) {
-                        return Peer.missing("peer ifindex " + link.link() + " not found in " + inside.name());
+                        return Peer.missing("peer ifindex " + link.link() + " not found in " + where);
                     }
-                    return features(inside.name(), peer.get().name());
+                    return features(where.toString(), peer.get());
                 }
             });
         } catch (RuntimeException e) {
@@ -77,13 +78,14 @@ public final class VethPeers implements AutoCloseable {
         }
     }
 
-    private static Peer features(String namespace, String name) {
+    private static Peer features(String namespace, Link link) {
+        String name = link.name();
         return new Peer(true, namespace, name,
                 Ethtool.get(name, Ethtool.Feature.TX_CHECKSUM),
                 Ethtool.get(name, Ethtool.Feature.TSO),
                 Ethtool.get(name, Ethtool.Feature.GSO),
                 Ethtool.get(name, Ethtool.Feature.GRO),
-                null);
+                null, link.mtu());
     }
 
     /** Turns GRO on at the peer of {@code port} if it is off, remembering to undo it. */
@@ -119,14 +121,17 @@ public final class VethPeers implements AutoCloseable {
             Ethtool.set(peer.name(), Ethtool.Feature.GRO, on);
             return;
         }
-        NetNamespace ns = entered.computeIfAbsent(Path.of(peer.namespace()), NetNamespace::enter);
-        ns.run(() -> Ethtool.set(peer.name(), Ethtool.Feature.GRO, on));
+        visitor.call(Path.of(peer.namespace()), () -> {
+            Ethtool.set(peer.name(), Ethtool.Feature.GRO, on);
+            return null;
+        });
     }
 
-    private Optional<NetNamespace> namespace(int nsid) {
+    /** A namespace file whose nsid, seen from here, is {@code nsid}; checked again on every use. */
+    private Optional<Path> namespace(int nsid) {
         Path known = nsidPaths.get(nsid);
         if (known != null && Files.exists(known) && nsidOf(known) == nsid) {
-            return Optional.of(entered.computeIfAbsent(known, NetNamespace::enter));
+            return Optional.of(known);
         }
         nsidPaths.remove(nsid);
         for (Path candidate : candidates()) {
@@ -135,12 +140,7 @@ public final class VethPeers implements AutoCloseable {
                 nsidPaths.put(id, candidate);
             }
             if (id == nsid) {
-                // A stale thread from a namespace file that was reused would be wrong: re-enter.
-                NetNamespace old = entered.remove(candidate);
-                if (old != null) {
-                    old.close();
-                }
-                return Optional.of(entered.computeIfAbsent(candidate, NetNamespace::enter));
+                return Optional.of(candidate);
             }
         }
         return Optional.empty();
@@ -207,7 +207,6 @@ public final class VethPeers implements AutoCloseable {
         for (Integer port : List.copyOf(groChanged.keySet())) {
             restore(port);
         }
-        entered.values().forEach(NetNamespace::close);
-        entered.clear();
+        visitor.close();
     }
 }

@@ -136,11 +136,12 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /**
-     * The {@code xbridge run} arguments that select the TC hook, if this build's daemon has
-     * such an option ({@code --hook tc}, issue 4); null otherwise, and the TC rows say so.
+     * The {@code xbridge run} arguments that select the TC hook for a whole bridge, if this
+     * build's daemon has {@code --hook NAME=HOOK} (issue 4); null otherwise, and the TC rows
+     * say so. {@code %s} stands for the bridge's name.
      */
     static List<String> tcHookArgs() {
         CommandLine.Model.OptionSpec hook = CommandLine.Model.CommandSpec.forAnnotatedObject(new RunCommand()).findOption("--hook");
-        return hook == null ? null : List.of("--hook", "tc");
+        return hook == null ? null : List.of("--hook", "%s=tc");
     }
 }

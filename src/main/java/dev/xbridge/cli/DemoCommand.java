@@ -103,7 +103,7 @@ final class DemoCommand implements Callable<Integer> {
         for (Status.BridgeStatus b : s.bridges()) {
             Table t = new Table("PORT", "HOOK", "FAST", "SLOW", "NOTE");
             for (Status.PortStatus p : b.ports()) {
-                t.row(p.name(), p.hook(), p.fastPackets(), p.slowPackets(), p.reason() == null ? "accelerated" : p.reason());
+                t.row(p.name(), p.hook(), p.fastPackets(), p.slowPackets(), p.reason());
             }
             say("");
             say("  xbridge status (bridge " + b.name() + "):");

@@ -1,7 +1,16 @@
 package dev.xbridge.cli;
 
 import dev.xbridge.bpf.LibBpf;
+import dev.xbridge.bridge.Acceleration;
+import dev.xbridge.bridge.Bridge;
 import dev.xbridge.bridge.Datapath;
+import dev.xbridge.bridge.KernelState;
+import dev.xbridge.bridge.Peer;
+import dev.xbridge.bridge.Port;
+import dev.xbridge.bridge.PortPlan;
+import dev.xbridge.bridge.VethPeers;
+import dev.xbridge.netlink.RtNetlink;
+import dev.xbridge.sys.Ethtool;
 import dev.xbridge.daemon.Privileges;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -14,7 +23,8 @@ import picocli.CommandLine.Option;
 
 /** {@code xbridge doctor}: can xbridge run here, and if not, what to do. */
 @Command(name = "doctor", mixinStandardHelpOptions = true,
-        description = "Check kernel, BTF, bpffs, capabilities, libbpf and the JDK; say what to do about each failure.")
+        description = "Check kernel, BTF, bpffs, capabilities, libbpf, the JDK and TC; explain each bridge port's hook"
+                + " (driver, MTU, the veth peer's offloads); say what to do about each problem.")
 final class DoctorCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print JSON.")
     boolean json;
@@ -58,10 +68,14 @@ final class DoctorCommand implements Callable<Integer> {
                 ? new Check("jdk", Result.OK, "Java " + Runtime.version(), "")
                 : new Check("jdk", Result.FAIL, "Java " + Runtime.version(),
                         "install Temurin 25 and set JAVA_HOME (the FFM API xbridge uses is final in 22+)"));
+        out.add(tc());
         if (missing.isEmpty()) {
             out.add(datapath());
         }
         out.add(netfilter());
+        if (missing.isEmpty()) {
+            out.addAll(ports());
+        }
         return out;
     }
 
@@ -75,6 +89,73 @@ final class DoctorCommand implements Callable<Integer> {
             return new Check("kernel", Result.OK, "Linux " + release, "");
         }
         return new Check("kernel", Result.FAIL, "Linux " + release, "xbridge needs Linux 5.9 or later (XDP bpf_link)");
+    }
+
+    /** tcx links detach when the daemon dies; clsact filters do not, and the next start removes them. */
+    private static Check tc() {
+        String release = read(Path.of("/proc/sys/kernel/osrelease")).trim();
+        String[] parts = release.split("[.-]");
+        int major = parseInt(parts, 0);
+        int minor = parseInt(parts, 1);
+        if (major > 6 || (major == 6 && minor >= 6)) {
+            return new Check("tc", Result.OK, "tcx links (Linux 6.6+): the TC hook detaches when the daemon exits, even on SIGKILL", "");
+        }
+        return new Check("tc", Result.WARN, "no tcx links before Linux 6.6: the TC hook is a clsact cls_bpf filter",
+                "a filter outlives a SIGKILLed daemon, forwarding with a frozen FDB until the next start removes it;"
+                        + " stop xbridge with SIGTERM, or restart it at once after a crash");
+    }
+
+    /**
+     * For each bridge port here: the facts behind the hook xbridge would choose
+     * (driver, MTU, the veth peer's offloads and MTU) and the choice itself.
+     */
+    static List<Check> ports() {
+        List<Check> out = new ArrayList<>();
+        try (RtNetlink rt = RtNetlink.open(); VethPeers peers = new VethPeers(rt)) {
+            KernelState state = KernelState.of(rt.links(), rt.bridgePorts());
+            for (Port port : state.ports()) {
+                Bridge bridge = state.bridge(port.bridge()).orElse(null);
+                if (bridge == null) {
+                    continue;
+                }
+                Peer peer = port.isVeth() ? peers.probe(port, state) : Peer.missing("not a veth");
+                PortPlan plan = Acceleration.all().plan(bridge, port, peer);
+                String hook = plan.hook() == null ? "none" : plan.hook().key();
+                String detail = "bridge " + bridge.name() + ", driver " + driver(port) + ", MTU " + port.link().mtu()
+                        + "; " + peerFacts(port, peer) + " -> " + hook + " (" + plan.reason() + ")";
+                out.add(plan.hook() == null
+                        ? new Check("port " + port.name(), Result.WARN, detail, "the kernel bridge keeps this port's frames")
+                        : new Check("port " + port.name(), Result.OK, detail, ""));
+            }
+        } catch (RuntimeException e) {
+            out.add(new Check("ports", Result.WARN, "cannot inspect bridge ports: " + Main.message(e),
+                    "run doctor as root in the daemon's network namespace"));
+        }
+        return out;
+    }
+
+    private static String driver(Port port) {
+        try {
+            return Ethtool.driver(port.name());
+        } catch (RuntimeException e) {
+            return port.link().kind().isEmpty() ? "unknown" : port.link().kind();
+        }
+    }
+
+    private static String peerFacts(Port port, Peer peer) {
+        if (!port.isVeth()) {
+            return "no veth peer";
+        }
+        if (!peer.found()) {
+            return "veth peer not reachable (" + peer.problem() + ")";
+        }
+        return "peer " + peer.where() + ": tx-checksumming " + onOff(peer.txChecksum()) + ", TSO " + onOff(peer.tso())
+                + ", GSO " + onOff(peer.gso()) + ", GRO " + onOff(peer.gro()) + ", MTU " + peer.mtu()
+                + " (native XDP on veth: offloads off and MTU <= " + Peer.VETH_XDP_MAX_MTU + ")";
+    }
+
+    private static String onOff(boolean on) {
+        return on ? "on" : "off";
     }
 
     private static Check bpffs() {
@@ -100,7 +181,7 @@ final class DoctorCommand implements Callable<Integer> {
 
     private static Check datapath() {
         try (Datapath d = Datapath.load(1024, false)) {
-            return new Check("datapath", Result.OK, "the verifier accepts the XDP program (" + Datapath.OBJECT_RESOURCE + ")", "");
+            return new Check("datapath", Result.OK, "the verifier accepts the XDP and TC programs (" + Datapath.OBJECT_RESOURCE + ")", "");
         } catch (Throwable t) {
             return new Check("datapath", Result.FAIL, "load failed: " + Main.message(t),
                     "report it with the kernel version; xbridge cannot run on this kernel");

@@ -31,10 +31,10 @@ final class FdbCommand implements Callable<Integer> {
             System.out.println(StatusCommand.JSON.writeValueAsString(rows));
             return 0;
         }
-        Table t = new Table("BRIDGE", "MAC", "VLAN", "PORT", "KIND", "FAST-PATH SEEN");
+        Table t = new Table("BRIDGE", "MAC", "VLAN", "PORT", "KIND", "AGING SAMPLE");
         for (FdbRow r : rows) {
             t.row(r.bridge(), r.mac(), r.vlan() == 0 ? "-" : r.vlan(), r.port(), r.kind(),
-                    r.seenMillisAgo() < 0 ? "never" : r.seenMillisAgo() + " ms ago");
+                    r.sampledMillisAgo() < 0 ? "never" : r.sampledMillisAgo() + " ms ago");
         }
         System.out.print(t);
         return 0;

@@ -6,8 +6,12 @@ import dev.xbridge.daemon.Options;
 import dev.xbridge.daemon.Privileges;
 import dev.xbridge.daemon.Status;
 import java.nio.file.Path;
+import dev.xbridge.bridge.HookChoice;
+import dev.xbridge.bridge.TcAttach;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
@@ -25,6 +29,14 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--port", paramLabel = "NAME", description = "Accelerate only this port (repeatable).")
     List<String> ports = List.of();
 
+    @Option(names = "--hook", paramLabel = "NAME=HOOK",
+            description = "Hook for a port or a whole bridge: auto (default), xdp, tc or off (repeatable; a port's beats its bridge's).")
+    List<String> hooks = List.of();
+
+    @Option(names = "--tc-attach", paramLabel = "HOW", defaultValue = "auto",
+            description = "How TC attaches: auto (tcx link on kernel 6.6+, else clsact), tcx, or clsact (default: ${DEFAULT-VALUE}).")
+    String tcAttach;
+
     @Option(names = "--fdb-max", defaultValue = "65536", description = "FDB map capacity (default: ${DEFAULT-VALUE}).")
     int fdbMax;
 
@@ -36,7 +48,7 @@ final class RunCommand implements Callable<Integer> {
     Path socket;
 
     @Option(names = "--no-aging-refresh", hidden = true,
-            description = "Do not refresh fast-pathed FDB entries in the kernel (only to show why it is needed).")
+            description = "Do not hand the kernel aging samples of fast-pathed sources (only to show why they are needed).")
     boolean noAgingRefresh;
 
     @Option(names = "--monitor-buffer", paramLabel = "BYTES", hidden = true,
@@ -45,6 +57,36 @@ final class RunCommand implements Callable<Integer> {
 
     @Option(names = {"-v", "--verbose"}, description = "Log every change.")
     boolean verbose;
+
+    /** {@code NAME=HOOK} pairs; a name given twice is an error rather than a silent last-wins. */
+    static Map<String, HookChoice> parseHooks(List<String> specs) {
+        Map<String, HookChoice> out = new LinkedHashMap<>();
+        for (String spec : specs) {
+            int eq = spec.indexOf('=');
+            if (eq <= 0 || eq == spec.length() - 1) {
+                throw new IllegalArgumentException("--hook " + spec + ": expected NAME=HOOK, e.g. --hook veth1=tc or --hook br0=off");
+            }
+            String name = spec.substring(0, eq).trim();
+            HookChoice choice;
+            try {
+                choice = HookChoice.parse(spec.substring(eq + 1));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--hook " + spec + ": " + e.getMessage(), e);
+            }
+            if (out.put(name, choice) != null) {
+                throw new IllegalArgumentException("--hook " + spec + ": " + name + " is given twice");
+            }
+        }
+        return out;
+    }
+
+    static TcAttach parseTcAttach(String s) {
+        try {
+            return TcAttach.valueOf(s.trim().toUpperCase(java.util.Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--tc-attach " + s + ": use auto, tcx or clsact", e);
+        }
+    }
 
     @Override
     public Integer call() {
@@ -55,7 +97,7 @@ final class RunCommand implements Callable<Integer> {
         Privileges.requireForRun();
         Options options = new Options(new LinkedHashSet<>(bridges), new LinkedHashSet<>(ports), fdbMax,
                 reprobeMillis, socket != null ? socket : ControlClient.defaultSocket(), !noAgingRefresh,
-                monitorBuffer);
+                monitorBuffer, parseHooks(hooks), parseTcAttach(tcAttach));
         AtomicBoolean stop = new AtomicBoolean();
         CountDownLatch stopped = new CountDownLatch(1);
         // SIGTERM and SIGINT run shutdown hooks: ask the loop to stop, then wait for its cleanup.

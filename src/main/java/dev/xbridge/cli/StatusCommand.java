@@ -37,23 +37,22 @@ final class StatusCommand implements Callable<Integer> {
                         + status.bridges().stream().map(Status.BridgeStatus::name).collect(Collectors.joining(", ")));
             }
             status = new Status(status.pid(), status.started(), status.events(), status.resyncs(),
-                    status.agingRefreshes(), status.fdbWriteFailures(), only);
+                    status.fdbWriteFailures(), only);
         }
         if (json) {
             System.out.println(JSON.writeValueAsString(status));
             return 0;
         }
         System.out.println("xbridge daemon pid " + status.pid() + ", up since " + status.started() + "; "
-                + status.events() + " kernel events, " + status.resyncs() + " resyncs, "
-                + status.agingRefreshes() + " aging refreshes");
+                + status.events() + " kernel events, " + status.resyncs() + " resyncs");
         for (Status.BridgeStatus b : status.bridges()) {
             System.out.println();
             System.out.println("bridge " + b.name() + (b.up() ? " (up" : " (down") + ", ageing " + b.ageingSeconds() + " s)");
-            Table t = new Table("PORT", "STATE", "HOOK", "MODE", "FAST", "SLOW", "DROP", "EGRESS", "NOTE");
+            Table t = new Table("PORT", "STATE", "HOOK", "MODE", "FAST", "SLOW", "DROP", "EGRESS", "REASON");
             for (Status.PortStatus p : b.ports()) {
                 t.row(p.name(), p.state(), p.hook(), p.mode().isEmpty() ? "-" : p.mode(), p.fastPackets(),
                         p.slowPackets(), p.droppedPackets(), p.egress() ? "yes" : "no",
-                        p.reason() != null ? p.reason() : "accelerated");
+                        p.reason());
             }
             System.out.print(t.toString().indent(2));
             for (Status.PortStatus p : b.ports()) {

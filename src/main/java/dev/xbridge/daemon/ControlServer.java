@@ -93,25 +93,39 @@ public final class ControlServer implements AutoCloseable {
             String bridge = state.bridge(k.bridge()).map(Bridge::name).orElse("#" + k.bridge());
             String port = v.port() == 0 ? bridge : state.link(v.port()).map(l -> l.name()).orElse("#" + v.port());
             String kind = v.isLocal() ? "local" : v.refreshes() ? "dynamic" : "static";
-            long seen = v.seenNanos() == 0 ? -1 : (now - v.seenNanos()) / 1_000_000;
-            rows.add(new FdbRow(bridge, k.mac().toString(), k.vid(), port, kind, seen));
+            long sampled = v.sampledNanos() == 0 ? -1 : (now - v.sampledNanos()) / 1_000_000;
+            rows.add(new FdbRow(bridge, k.mac().toString(), k.vid(), port, kind, sampled));
         }
         rows.sort((a, b) -> (a.bridge() + a.mac()).compareTo(b.bridge() + b.mac()));
         return rows;
     }
 
+    /** One request line, or what arrived within {@link #REQUEST_DEADLINE_MILLIS}: a silent client cannot stall status. */
     private static String readLine(SocketChannel c) throws IOException {
         ByteBuffer buf = ByteBuffer.allocate(256);
-        while (buf.hasRemaining()) {
-            if (c.read(buf) < 0) {
-                break;
-            }
-            if (buf.position() > 0 && buf.get(buf.position() - 1) == '\n') {
-                break;
+        c.configureBlocking(false);
+        try (java.nio.channels.Selector selector = java.nio.channels.Selector.open()) {
+            c.register(selector, java.nio.channels.SelectionKey.OP_READ);
+            long deadline = System.currentTimeMillis() + REQUEST_DEADLINE_MILLIS;
+            while (buf.hasRemaining()) {
+                long left = deadline - System.currentTimeMillis();
+                if (left <= 0 || selector.select(left) == 0) {
+                    break;
+                }
+                selector.selectedKeys().clear();
+                if (c.read(buf) < 0) {
+                    break;
+                }
+                if (buf.position() > 0 && buf.get(buf.position() - 1) == '\n') {
+                    break;
+                }
             }
         }
+        c.configureBlocking(true);
         return new String(buf.array(), 0, buf.position(), StandardCharsets.UTF_8).trim();
     }
+
+    static final long REQUEST_DEADLINE_MILLIS = 2000;
 
     @Override
     public void close() {
@@ -120,6 +134,11 @@ public final class ControlServer implements AutoCloseable {
             server.close();
         } catch (IOException e) {
             LOG.fine("closing control socket: " + e);
+        }
+        try {
+            thread.join(REQUEST_DEADLINE_MILLIS + 1000); // a request in flight finishes before the maps close
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
         try {
             Files.deleteIfExists(path);

@@ -37,14 +37,14 @@ public final class Daemon implements AutoCloseable {
     private Datapath datapath;
     private VethPeers peers;
     private Reconciler reconciler;
-    private Aging aging;
     private ControlServer control;
-    private long nextAging;
     private long nextReprobe;
     private long resyncs;
     private long events;
     private boolean pendingApply;
     private KernelState pending;
+    /** Ports whose peers are due to be probed again, one per iteration. */
+    private final java.util.ArrayDeque<Integer> reprobeQueue = new java.util.ArrayDeque<>();
 
     public Daemon(Options options) {
         this.options = options;
@@ -58,12 +58,12 @@ public final class Daemon implements AutoCloseable {
         validateSelection(first);
         datapath = Datapath.load(options.fdbMax(), false);
         peers = new VethPeers(rt);
-        reconciler = new Reconciler(datapath, peers, new Acceleration(options.bridges(), options.ports()));
-        aging = new Aging(datapath, rt);
+        reconciler = new Reconciler(datapath, peers,
+                new Acceleration(options.bridges(), options.ports(), options.hooks()), options.tcAttach(),
+                options.agingRefresh());
         resync(first);
         control = ControlServer.start(options.socket(), this);
         long now = System.nanoTime();
-        nextAging = now + agingPeriodNanos();
         nextReprobe = now + options.reprobeMillis() * 1_000_000;
     }
 
@@ -83,42 +83,48 @@ public final class Daemon implements AutoCloseable {
                         + (ports.isEmpty() ? "none" : String.join(", ", ports)));
             }
         }
+        for (String name : options.hooks().keySet()) {
+            if (!ports.contains(name) && !bridges.contains(name)) {
+                throw new IllegalArgumentException("--hook " + name + "=...: no bridge or bridge port named '" + name
+                        + "' in this network namespace; bridges: " + (bridges.isEmpty() ? "none" : String.join(", ", bridges))
+                        + "; ports: " + (ports.isEmpty() ? "none" : String.join(", ", ports)));
+            }
+        }
     }
 
     /** Waits up to {@code timeout} for kernel events, applies them, and runs what is due. */
     public void doWork(Duration timeout) {
         long now = System.nanoTime();
-        long untilDue = Math.min(nextAging, nextReprobe) - now;
+        long untilDue = nextReprobe - now;
+        if (!reprobeQueue.isEmpty()) {
+            untilDue = 0; // probe the next port right after this round of events
+        }
         Duration wait = Duration.ofNanos(Math.max(0, Math.min(timeout.toNanos(), untilDue)));
-        List<RtEvent> batch = new ArrayList<>();
-        monitor.poll(wait, batch::add);
-        boolean overrun = false;
-        for (RtEvent e : batch) {
-            events++;
-            if (e instanceof RtEvent.Overrun) {
-                overrun = true;
-            }
-        }
-        if (overrun) {
-            LOG.warning("rtnetlink monitor overran (ENOBUFS): events were lost, resyncing everything");
-            resync(dumpLinks());
-        } else {
-            for (RtEvent e : batch) {
-                handle(e);
-            }
-            flushLinks();
-        }
+        applyEvents(wait);
         now = System.nanoTime();
-        if (now - nextReprobe >= 0) {
-            reconciler.apply(reconciler.state(), true);
+        if (!reprobeQueue.isEmpty()) {
+            reconciler.reprobe(reprobeQueue.poll());
+        } else if (now - nextReprobe >= 0) {
+            // A probe enters the peer's namespace and asks ethtool: ~10 ms. One port per
+            // iteration keeps FDB changes flowing to the datapath meanwhile.
+            reconciler.ports().forEach(p -> reprobeQueue.add(p.index()));
             nextReprobe = now + options.reprobeMillis() * 1_000_000;
         }
-        if (now - nextAging >= 0) {
-            if (options.agingRefresh()) {
-                aging.refresh();
-            }
-            nextAging = now + agingPeriodNanos();
+    }
+
+    /** Waits up to {@code wait} for kernel events and applies all that are queued. */
+    private void applyEvents(Duration wait) {
+        List<RtEvent> batch = new ArrayList<>();
+        monitor.poll(wait, batch::add);
+        events += batch.size();
+        if (batch.stream().anyMatch(e -> e instanceof RtEvent.Overrun)) {
+            LOG.warning("rtnetlink monitor overran (ENOBUFS): events were lost, resyncing everything");
+            monitor.discardQueued(); // older than the dump below
+            resync(dumpLinks());
+            return;
         }
+        batch.forEach(this::handle);
+        flushLinks();
     }
 
     private void handle(RtEvent e) {
@@ -189,15 +195,6 @@ public final class Daemon implements AutoCloseable {
         }
     }
 
-    private long agingPeriodNanos() {
-        long shortest = reconciler.state().bridges().stream()
-                .mapToLong(Bridge::ageingCentis)
-                .filter(c -> c > 0)
-                .min()
-                .orElse(-1);
-        return Aging.periodMillis(shortest) * 1_000_000;
-    }
-
     /** Loops until {@code stop} is set, then cleans up. */
     public void run(AtomicBoolean stop) {
         while (!stop.get()) {
@@ -217,10 +214,6 @@ public final class Daemon implements AutoCloseable {
         return datapath;
     }
 
-    Aging aging() {
-        return aging;
-    }
-
     Instant started() {
         return started;
     }
@@ -233,32 +226,37 @@ public final class Daemon implements AutoCloseable {
         return events;
     }
 
-    /** Detaches every program, restores peers, closes the control socket. Idempotent. */
+    /**
+     * Detaches every program, restores peers, closes the control socket.
+     * Idempotent; every step runs even when an earlier one fails. The control
+     * socket goes first and its thread is joined, so no status request reads
+     * a map being closed.
+     */
     @Override
     public void close() {
-        if (control != null) {
-            control.close();
-            control = null;
+        AutoCloseable[] steps = {control, reconciler, peers, datapath, monitor, rt};
+        control = null;
+        reconciler = null;
+        peers = null;
+        datapath = null;
+        monitor = null;
+        rt = null;
+        RuntimeException failure = null;
+        for (AutoCloseable step : steps) {
+            if (step == null) {
+                continue;
+            }
+            try {
+                step.close();
+            } catch (Exception e) {
+                LOG.warning("shutdown: " + step.getClass().getSimpleName() + ": " + e.getMessage());
+                if (failure == null) {
+                    failure = new IllegalStateException("shutdown incomplete: " + e.getMessage(), e);
+                }
+            }
         }
-        if (reconciler != null) {
-            reconciler.close();
-            reconciler = null;
-        }
-        if (peers != null) {
-            peers.close();
-            peers = null;
-        }
-        if (datapath != null) {
-            datapath.close();
-            datapath = null;
-        }
-        if (monitor != null) {
-            monitor.close();
-            monitor = null;
-        }
-        if (rt != null) {
-            rt.close();
-            rt = null;
+        if (failure != null) {
+            throw failure;
         }
     }
 }

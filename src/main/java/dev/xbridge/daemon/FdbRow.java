@@ -5,6 +5,7 @@ package dev.xbridge.daemon;
  *
  * @param port port name, or the bridge's name for entries of the bridge itself
  * @param kind "local" (for the host), "dynamic" (refreshed while fast-pathed) or "static"
- * @param seenMillisAgo when the fast path last forwarded a frame from this MAC, -1 if never
+ * @param sampledMillisAgo when the fast path last handed a frame from this MAC to the kernel so it
+ *     refreshes the entry (aging), -1 if never
  */
-public record FdbRow(String bridge, String mac, int vlan, String port, String kind, long seenMillisAgo) {}
+public record FdbRow(String bridge, String mac, int vlan, String port, String kind, long sampledMillisAgo) {}

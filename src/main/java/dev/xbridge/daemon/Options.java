@@ -1,5 +1,8 @@
 package dev.xbridge.daemon;
 
+import dev.xbridge.bridge.HookChoice;
+import dev.xbridge.bridge.TcAttach;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -10,9 +13,17 @@ import java.util.Set;
  * @param fdbMax FDB map capacity
  * @param reprobeMillis how often veth peers are looked at again (no event reports their offload changes)
  * @param socket control socket path
- * @param agingRefresh refresh fast-pathed FDB entries in the kernel; off only to show what goes wrong without it
+ * @param agingRefresh let the kernel see one frame per fast-pathed source and sample period, so it
+ *     refreshes the entry itself; off only to show what goes wrong without it
  * @param monitorBuffer receive buffer of the rtnetlink monitor socket, in bytes
+ * @param hooks hook overrides by port or bridge name ({@code --hook NAME=CHOICE})
+ * @param tcAttach how the TC entry attaches ({@code --tc-attach})
  */
 public record Options(Set<String> bridges, Set<String> ports, int fdbMax, long reprobeMillis, java.nio.file.Path socket,
-        boolean agingRefresh, int monitorBuffer) {
+        boolean agingRefresh, int monitorBuffer, Map<String, HookChoice> hooks, TcAttach tcAttach) {
+
+    public Options(Set<String> bridges, Set<String> ports, int fdbMax, long reprobeMillis, java.nio.file.Path socket,
+            boolean agingRefresh, int monitorBuffer) {
+        this(bridges, ports, fdbMax, reprobeMillis, socket, agingRefresh, monitorBuffer, Map.of(), TcAttach.AUTO);
+    }
 }

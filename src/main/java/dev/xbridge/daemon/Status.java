@@ -14,17 +14,18 @@ import java.util.Map;
  * What {@code xbridge status} shows, as plain records so the same data
  * serialises to JSON for {@code --json} and over the control socket.
  */
-public record Status(long pid, String started, long events, long resyncs, long agingRefreshes,
+public record Status(long pid, String started, long events, long resyncs,
         long fdbWriteFailures, List<BridgeStatus> bridges) {
 
     /** @param ageingSeconds the bridge's ageing_time */
     public record BridgeStatus(String name, int index, boolean up, double ageingSeconds, List<PortStatus> ports) {}
 
     /**
-     * @param hook "xdp" or "none"
+     * @param hook "xdp", "tc" or "none"
+     * @param mode "native" (XDP), "tcx" or "clsact" (TC), "" when none
+     * @param reason why this hook: the automatic choice's facts, an override, or a warning
      * @param accelerated the fast path forwards frames arriving here
      * @param egress the fast path may forward frames to here
-     * @param reason why the port is not (fully) accelerated, or null
      * @param fastPackets frames forwarded by the fast path from this port
      * @param slowPackets frames from this port handed to the kernel bridge
      * @param passed slow-path frames by reason (non-zero reasons only)
@@ -43,7 +44,7 @@ public record Status(long pid, String started, long events, long resyncs, long a
                 if (v.bridgeIndex() != b.index()) {
                     continue;
                 }
-                PortStats s = v.slot() > 0 && "xdp".equals(v.hook()) ? d.datapath().stats(v.slot()) : PortStats.zero();
+                PortStats s = v.slot() > 0 && !"none".equals(v.hook()) ? d.datapath().stats(v.slot()) : PortStats.zero();
                 Map<String, Long> passed = new LinkedHashMap<>();
                 for (Reason r : Reason.values()) {
                     if (r.isPass() && s.packets(r) > 0) {
@@ -58,6 +59,6 @@ public record Status(long pid, String started, long events, long resyncs, long a
             bridges.add(new BridgeStatus(b.name(), b.index(), b.isUp(), b.ageingCentis() / 100.0, ports));
         }
         return new Status(ProcessHandle.current().pid(), d.started().toString(), d.events(), d.resyncs(),
-                d.aging().refreshed(), d.reconciler().fdbWriteFailures(), bridges);
+                d.reconciler().fdbWriteFailures(), bridges);
     }
 }

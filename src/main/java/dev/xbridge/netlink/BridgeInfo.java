@@ -6,9 +6,12 @@ import static dev.xbridge.netlink.IfInfoMsg.*;
  * A bridge's own settings from IFLA_LINKINFO / IFLA_INFO_DATA of kind "bridge".
  * Times are clock_t (1/100 s, USER_HZ) as the kernel reports them. VLAN fields are 0
  * when the kernel lacks CONFIG_BRIDGE_VLAN_FILTERING and does not send them.
+ * {@code nfCallIptables} and the like are the per-bridge br_netfilter switches
+ * (IFLA_BR_NF_CALL_*), which act together with the net.bridge.bridge-nf-call-* sysctls.
  */
 public record BridgeInfo(long ageingTimeCentis, int stpState, boolean vlanFiltering, int vlanProtocol,
-                         int groupFwdMask, int defaultPvid) {
+                         int groupFwdMask, int defaultPvid, boolean nfCallIptables, boolean nfCallIp6tables,
+                         boolean nfCallArptables) {
 
     static BridgeInfo decode(AttrTable data) {
         return new BridgeInfo(
@@ -18,7 +21,10 @@ public record BridgeInfo(long ageingTimeCentis, int stpState, boolean vlanFilter
                 // nla_put_be16: 0x8100 on the wire is 81 00
                 data.be16(IFLA_BR_VLAN_PROTOCOL, 0),
                 data.u16(IFLA_BR_GROUP_FWD_MASK, 0),
-                data.u16(IFLA_BR_VLAN_DEFAULT_PVID, 0));
+                data.u16(IFLA_BR_VLAN_DEFAULT_PVID, 0),
+                data.flag(IFLA_BR_NF_CALL_IPTABLES),
+                data.flag(IFLA_BR_NF_CALL_IP6TABLES),
+                data.flag(IFLA_BR_NF_CALL_ARPTABLES));
     }
 
     static final int MAX_ATTR = 64;

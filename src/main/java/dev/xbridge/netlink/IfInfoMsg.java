@@ -33,6 +33,8 @@ public final class IfInfoMsg {
     public static final int IFLA_LINKINFO = 18;
     public static final int IFLA_AF_SPEC = 26;
     public static final int IFLA_EXT_MASK = 29;
+    /** Promiscuity count: tcpdump (PACKET_MR_PROMISC) raises it without IFF_PROMISC in ifi_flags. */
+    public static final int IFLA_PROMISCUITY = 30;
     public static final int IFLA_LINK_NETNSID = 37;
     public static final int IFLA_XDP = 43;
 
@@ -52,6 +54,9 @@ public final class IfInfoMsg {
     public static final int IFLA_BR_VLAN_FILTERING = 7;
     public static final int IFLA_BR_VLAN_PROTOCOL = 8;
     public static final int IFLA_BR_GROUP_FWD_MASK = 9;
+    public static final int IFLA_BR_NF_CALL_IPTABLES = 36;
+    public static final int IFLA_BR_NF_CALL_IP6TABLES = 37;
+    public static final int IFLA_BR_NF_CALL_ARPTABLES = 38;
     public static final int IFLA_BR_VLAN_DEFAULT_PVID = 39;
 
     // IFLA_PROTINFO (AF_BRIDGE) and IFLA_INFO_SLAVE_DATA of slave kind "bridge": IFLA_BRPORT_*

@@ -15,10 +15,13 @@ import java.util.OptionalInt;
  * none; {@code link} is IFLA_LINK (a veth's peer ifindex, in {@code linkNetnsId}'s namespace
  * when that is present). {@code bridge} is set for a bridge whose INFO_DATA was sent,
  * {@code port} for a bridge port; {@code xdpAttachMode} is XDP_ATTACHED_* (0 none).
+ * {@code promiscuity} is IFLA_PROMISCUITY: the device is promiscuous when it is above 0, which
+ * {@code flags} does not show when a packet socket (tcpdump) asked for it, because rtnetlink
+ * reports IFF_PROMISC from dev->gflags (dev_get_flags()) and PACKET_MR_PROMISC does not set those.
  */
 public record Link(int family, int index, String name, String kind, String slaveKind, int master, int flags,
                    OperState operState, int mtu, MacAddress address, int link, OptionalInt linkNetnsId,
-                   BridgeInfo bridge, BridgePortInfo port, int xdpAttachMode, int xdpProgId) {
+                   BridgeInfo bridge, BridgePortInfo port, int xdpAttachMode, int xdpProgId, int promiscuity) {
 
     static final int MAX_ATTR = 80;
 
@@ -94,6 +97,7 @@ public record Link(int family, int index, String name, String kind, String slave
                 bridge,
                 port,
                 xdpMode,
-                xdpProg);
+                xdpProg,
+                a.u32(IFLA_PROMISCUITY, 0));
     }
 }

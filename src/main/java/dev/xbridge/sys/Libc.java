@@ -16,10 +16,10 @@ public final class Libc {
     /** sched.h */
     public static final int CLONE_NEWNET = 0x40000000;
 
-    private static final MethodHandle OPEN = Native.libc("open", FunctionDescriptor.of(C_INT, C_POINTER, C_INT));
+    private static final MethodHandle OPEN = Native.libcVariadic("open", FunctionDescriptor.of(C_INT, C_POINTER, C_INT), 2);
     private static final MethodHandle CLOSE = Native.libc("close", FunctionDescriptor.of(C_INT, C_INT));
     private static final MethodHandle SETNS = Native.libc("setns", FunctionDescriptor.of(C_INT, C_INT, C_INT));
-    private static final MethodHandle IOCTL = Native.libc("ioctl", FunctionDescriptor.of(C_INT, C_INT, C_LONG, C_POINTER));
+    private static final MethodHandle IOCTL = Native.libcVariadic("ioctl", FunctionDescriptor.of(C_INT, C_INT, C_LONG, C_POINTER), 2);
     private static final MethodHandle SOCKET = Native.libc("socket", FunctionDescriptor.of(C_INT, C_INT, C_INT, C_INT));
     private static final MethodHandle GETEUID = Native.downcall(Native.LIBC, "geteuid", FunctionDescriptor.of(C_INT));
 

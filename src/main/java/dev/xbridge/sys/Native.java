@@ -49,6 +49,18 @@ public final class Native {
         return downcallErrno(LIBC, symbol, fd);
     }
 
+    /**
+     * A libc function declared variadic ({@code open(path, flags, ...)},
+     * {@code ioctl(fd, request, ...)}): the arguments from {@code firstVariadic}
+     * on follow the variadic calling convention (on x86-64, %al carries the
+     * number of vector registers used).
+     */
+    public static MethodHandle libcVariadic(String symbol, FunctionDescriptor fd, int firstVariadic) {
+        MemorySegment address = LIBC.find(symbol)
+                .orElseThrow(() -> new UnsatisfiedLinkError("symbol not found: " + symbol));
+        return LINKER.downcallHandle(address, fd, CAPTURE_ERRNO, Linker.Option.firstVariadicArg(firstVariadic));
+    }
+
     public static MemorySegment allocateCapture(Arena arena) {
         return arena.allocate(CAPTURE_LAYOUT);
     }

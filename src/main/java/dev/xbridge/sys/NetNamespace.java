@@ -57,12 +57,20 @@ public final class NetNamespace implements AutoCloseable {
 
     /** Runs {@code work} on this namespace's thread and returns its result; exceptions pass through. */
     public <T> T call(Callable<T> work) {
+        return runOn(thread, work, "in netns " + name);
+    }
+
+    /**
+     * Runs {@code work} on {@code thread} and waits: unchecked exceptions and
+     * errors pass through unchanged, a checked one is wrapped with {@code where}.
+     */
+    static <T> T runOn(ExecutorService thread, Callable<T> work, String where) {
         Future<T> f = thread.submit(work);
         try {
             return f.get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while running in netns " + name, e);
+            throw new IllegalStateException("interrupted " + where, e);
         } catch (ExecutionException e) {
             Throwable cause = e.getCause();
             if (cause instanceof RuntimeException r) {
@@ -71,7 +79,7 @@ public final class NetNamespace implements AutoCloseable {
             if (cause instanceof Error err) {
                 throw err;
             }
-            throw new IllegalStateException("in netns " + name + ": " + cause, cause);
+            throw new IllegalStateException(where + ": " + cause, cause);
         }
     }
 

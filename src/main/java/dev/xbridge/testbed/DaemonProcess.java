@@ -135,6 +135,17 @@ public final class DaemonProcess implements AutoCloseable {
         return process.exitValue();
     }
 
+    /** SIGKILL, as a crash: no cleanup runs. Returns the exit code (137). */
+    public int kill() {
+        process.destroyForcibly();
+        try {
+            process.waitFor(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return process.exitValue();
+    }
+
     @Override
     public void close() {
         try {

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.xbridge.bpf.BpfException;
 import dev.xbridge.bpf.RunOptions;
 import dev.xbridge.bpf.RunResult;
+import dev.xbridge.bpf.SkBuff;
+import dev.xbridge.bpf.Tc;
 import dev.xbridge.bpf.Xdp;
 import dev.xbridge.bpf.XdpMd;
 import dev.xbridge.netlink.MacAddress;
@@ -21,7 +23,9 @@ import org.junit.jupiter.api.TestInstance;
 /**
  * Every verdict rule of the datapath, frame by frame, through BPF_PROG_RUN
  * on the real program (loaded with the trace switch so the redirect target
- * is observable). Runs in a fresh namespace because the kernel resolves the
+ * is observable). This class runs each frame through the XDP entry point;
+ * {@link TcDatapathTest} runs the same tests through the TC entry point, so
+ * both are held to the same decisions. Runs in a fresh namespace because the kernel resolves the
  * test context's ingress_ifindex and the devmap's targets there.
  *
  * <p>Not covered here: runts (XB_PASS_MALFORMED). BPF_PROG_RUN refuses
@@ -38,6 +42,19 @@ class DatapathTest {
     static final MacAddress HOST = MacAddress.parse("02:00:00:00:00:f0");
     static final MacAddress UNKNOWN = MacAddress.parse("02:00:00:00:00:99");
     static final MacAddress BROADCAST = MacAddress.parse("ff:ff:ff:ff:ff:ff");
+
+    /** Both egress flags: a port any entry point may redirect to. */
+    static final int TARGET = PortRecord.EGRESS | PortRecord.XDP_EGRESS;
+
+    /** The entry point a run goes through. */
+    enum Entry { XDP, TC }
+
+    /** A verdict in either entry point's terms. */
+    enum Verdict { PASS, REDIRECT, DROP, OTHER }
+
+    Entry entry() {
+        return Entry.XDP;
+    }
 
     Netns netns;
     NetNamespace inside;
@@ -88,9 +105,9 @@ class DatapathTest {
             for (var k : dp.fdbEntries().keySet()) {
                 dp.removeFdb(k);
             }
-            dp.putPort(p1, port(BRIDGE, 1, PortRecord.LEARNING | PortRecord.EGRESS, 3));
-            dp.putPort(p2, port(BRIDGE, 2, PortRecord.LEARNING | PortRecord.EGRESS, 3));
-            dp.putPort(p3, port(OTHER_BRIDGE, 3, PortRecord.LEARNING | PortRecord.EGRESS, 3));
+            dp.putPort(p1, port(BRIDGE, 1, PortRecord.LEARNING | TARGET, 3));
+            dp.putPort(p2, port(BRIDGE, 2, PortRecord.LEARNING | TARGET, 3));
+            dp.putPort(p3, port(OTHER_BRIDGE, 3, PortRecord.LEARNING | TARGET, 3));
             dp.removePort(stranger);
             for (int p : new int[] {p1, p2, p3}) {
                 dp.putTxPort(p);
@@ -109,25 +126,46 @@ class DatapathTest {
         return new PortRecord(bridge, slot, flags, state);
     }
 
-    record Outcome(int verdict, Decision decision) {}
+    /** @param raw the program's own return value (XDP_* or TC_ACT_*) */
+    record Outcome(Verdict verdict, int raw, Decision decision) {}
 
     Outcome run(int ingress, byte[] frame) {
         return run(ingress, frame, 0);
     }
 
-    /** Runs one frame; {@code meta} leading bytes become XDP metadata. */
+    /** Runs one frame through {@link #entry()}; for XDP, {@code meta} leading bytes become XDP metadata. */
     Outcome run(int ingress, byte[] frame, int meta) {
+        return run(entry(), ingress, frame, meta);
+    }
+
+    Outcome run(Entry through, int ingress, byte[] frame, int meta) {
         return inside.call(() -> {
-            XdpMd ctx = XdpMd.forFrame(frame.length).data(meta).ingressIfindex(ingress);
-            RunResult r = dp.xdpProgram().run(RunOptions.of(frame).withContext(ctx));
-            return new Outcome(r.retval(), dp.lastDecision());
+            if (through == Entry.XDP) {
+                XdpMd ctx = XdpMd.forFrame(frame.length).data(meta).ingressIfindex(ingress);
+                RunResult r = dp.xdpProgram().run(RunOptions.of(frame).withContext(ctx));
+                Verdict v = switch (r.retval()) {
+                    case Xdp.PASS -> Verdict.PASS;
+                    case Xdp.REDIRECT -> Verdict.REDIRECT;
+                    case Xdp.DROP -> Verdict.DROP;
+                    default -> Verdict.OTHER;
+                };
+                return new Outcome(v, r.retval(), dp.lastDecision());
+            }
+            RunResult r = dp.tcProgram().run(RunOptions.of(frame).withContext(SkBuff.receivedOn(ingress)));
+            Verdict v = switch (r.retval()) {
+                case Tc.OK -> Verdict.PASS;
+                case Tc.REDIRECT -> Verdict.REDIRECT;
+                case Tc.SHOT -> Verdict.DROP;
+                default -> Verdict.OTHER;
+            };
+            return new Outcome(v, r.retval(), dp.lastDecision());
         });
     }
 
     void assertPass(Outcome o, Reason reason) {
         assertThat(o.decision().reason()).isEqualTo(reason);
         assertThat(o.decision().action()).isEqualTo(Decision.Action.PASS);
-        assertThat(o.verdict()).isEqualTo(Xdp.PASS);
+        assertThat(o.verdict()).as(entry() + " verdict " + o.raw()).isEqualTo(Verdict.PASS);
     }
 
     <T> T in(Supplier<T> s) {
@@ -137,7 +175,7 @@ class DatapathTest {
     @Test
     void knownUnicastIsRedirectedToTheFdbPort() {
         Outcome o = run(p1, Frames.ipv4(B, A));
-        assertThat(o.verdict()).isEqualTo(Xdp.REDIRECT);
+        assertThat(o.verdict()).isEqualTo(Verdict.REDIRECT);
         assertThat(o.decision()).isEqualTo(new Decision(Decision.Action.REDIRECT, Reason.REDIRECT, p2, 1));
         Outcome back = run(p2, Frames.ipv4(A, B));
         assertThat(back.decision().egress()).isEqualTo(p1);
@@ -212,7 +250,7 @@ class DatapathTest {
     void onlyForwardingIngressPortsForward() {
         for (int state : new int[] {0, 1, 2, 4}) {
             in(() -> {
-                dp.putPort(p1, port(BRIDGE, 1, PortRecord.LEARNING | PortRecord.EGRESS, state));
+                dp.putPort(p1, port(BRIDGE, 1, PortRecord.LEARNING | TARGET, state));
                 return null;
             });
             assertPass(run(p1, Frames.ipv4(B, A)), Reason.PASS_NOT_FORWARDING);
@@ -223,7 +261,7 @@ class DatapathTest {
     void onlyForwardingEgressPortsReceive() {
         for (int state : new int[] {0, 1, 2, 4}) {
             in(() -> {
-                dp.putPort(p2, port(BRIDGE, 2, PortRecord.LEARNING | PortRecord.EGRESS, state));
+                dp.putPort(p2, port(BRIDGE, 2, PortRecord.LEARNING | TARGET, state));
                 return null;
             });
             assertPass(run(p1, Frames.ipv4(B, A)), Reason.PASS_EGRESS_BLOCKED);
@@ -260,23 +298,51 @@ class DatapathTest {
     }
 
     @Test
-    void missingDevmapEntryFallsBackToTheKernel() {
+    void missingDevmapEntryFallsBackToTheKernelOnXdpAndDoesNotMatterToTc() {
         in(() -> {
             dp.removeTxPort(p2);
             return null;
         });
-        assertPass(run(p1, Frames.ipv4(B, A)), Reason.PASS_REDIRECT_FAILED);
+        Outcome o = run(p1, Frames.ipv4(B, A));
+        if (entry() == Entry.XDP) {
+            assertPass(o, Reason.PASS_REDIRECT_FAILED);
+        } else {
+            assertThat(o.verdict()).as("the devmap is XDP's alone").isEqualTo(Verdict.REDIRECT);
+        }
+    }
+
+    @Test
+    void eachEntryPointRedirectsOnlyToPortsThatCanTakeItsFrames() {
+        in(() -> {
+            dp.putPort(p2, port(BRIDGE, 2, PortRecord.LEARNING | PortRecord.XDP_EGRESS, 3));
+            return null;
+        });
+        Outcome xdpOnly = run(p1, Frames.ipv4(B, A));
+        in(() -> {
+            dp.putPort(p2, port(BRIDGE, 2, PortRecord.LEARNING | PortRecord.EGRESS | PortRecord.PEER, 3));
+            return null;
+        });
+        Outcome skbOnly = run(p1, Frames.ipv4(B, A));
+        if (entry() == Entry.XDP) {
+            assertThat(xdpOnly.verdict()).isEqualTo(Verdict.REDIRECT);
+            assertPass(skbOnly, Reason.PASS_EGRESS_UNAVAILABLE);
+        } else {
+            assertPass(xdpOnly, Reason.PASS_EGRESS_UNAVAILABLE);
+            assertThat(skbOnly.verdict()).as("bpf_redirect_peer, as bpf_redirect, answers TC_ACT_REDIRECT")
+                    .isEqualTo(Verdict.REDIRECT);
+            assertThat(skbOnly.decision().egress()).isEqualTo(p2);
+        }
     }
 
     @Test
     void isolatedToIsolatedGoesToTheKernelWhichDropsIt() {
         in(() -> {
-            dp.putPort(p1, port(BRIDGE, 1, PortRecord.LEARNING | PortRecord.EGRESS | PortRecord.ISOLATED, 3));
+            dp.putPort(p1, port(BRIDGE, 1, PortRecord.LEARNING | TARGET | PortRecord.ISOLATED, 3));
             return null;
         });
-        assertThat(run(p1, Frames.ipv4(B, A)).verdict()).as("isolated to non-isolated").isEqualTo(Xdp.REDIRECT);
+        assertThat(run(p1, Frames.ipv4(B, A)).verdict()).as("isolated to non-isolated").isEqualTo(Verdict.REDIRECT);
         in(() -> {
-            dp.putPort(p2, port(BRIDGE, 2, PortRecord.LEARNING | PortRecord.EGRESS | PortRecord.ISOLATED, 3));
+            dp.putPort(p2, port(BRIDGE, 2, PortRecord.LEARNING | TARGET | PortRecord.ISOLATED, 3));
             return null;
         });
         assertPass(run(p1, Frames.ipv4(B, A)), Reason.PASS_ISOLATED);
@@ -298,7 +364,7 @@ class DatapathTest {
     @Test
     void aPortThatStepsAsidePassesEverything() {
         in(() -> {
-            dp.putPort(p1, port(BRIDGE, 1, PortRecord.LEARNING | PortRecord.EGRESS | PortRecord.KERNEL, 3));
+            dp.putPort(p1, port(BRIDGE, 1, PortRecord.LEARNING | TARGET | PortRecord.KERNEL, 3));
             return null;
         });
         assertPass(run(p1, Frames.ipv4(B, A)), Reason.PASS_PORT_KERNEL);
@@ -307,32 +373,76 @@ class DatapathTest {
     @Test
     void withLearningOffTheSourceNeedNotBeKnown() {
         in(() -> {
-            dp.putPort(p1, port(BRIDGE, 1, PortRecord.EGRESS, 3));
+            dp.putPort(p1, port(BRIDGE, 1, TARGET, 3));
             return null;
         });
         Outcome o = run(p1, Frames.ipv4(B, UNKNOWN));
-        assertThat(o.verdict()).isEqualTo(Xdp.REDIRECT);
+        assertThat(o.verdict()).isEqualTo(Verdict.REDIRECT);
         assertThat(o.decision().egress()).isEqualTo(p2);
     }
 
+    /**
+     * Aging: once per sample period a refreshable source's frame goes to the
+     * kernel (which refreshes the entry itself and forwards the frame to the
+     * same port); the frames in between take the fast path.
+     */
     @Test
-    void aRedirectStampsTheSourceEntryForAgingAndAPassDoesNot() {
+    void oneFramePerSourceAndSamplePeriodGoesToTheKernelForAging() throws Exception {
+        in(() -> {
+            dp.putPort(p1, new PortRecord(BRIDGE, 1, PortRecord.LEARNING | TARGET, 3, 1500, 200));
+            return null;
+        });
         long before = System.nanoTime();
-        run(p1, Frames.ipv4(UNKNOWN, A));
-        assertThat(in(() -> dp.fdb(new FdbKey(BRIDGE, 0, A)).orElseThrow().seenNanos())).isZero();
-        run(p1, Frames.ipv4(B, A));
-        long seen = in(() -> dp.fdb(new FdbKey(BRIDGE, 0, A)).orElseThrow().seenNanos());
-        assertThat(seen).isGreaterThanOrEqualTo(before).isLessThanOrEqualTo(System.nanoTime());
+        assertPass(run(p1, Frames.ipv4(B, A)), Reason.PASS_AGING);
+        long sampled = in(() -> dp.fdb(new FdbKey(BRIDGE, 0, A)).orElseThrow().sampledNanos());
+        assertThat(sampled).isBetween(before, System.nanoTime());
+        for (int i = 0; i < 5; i++) {
+            assertThat(run(p1, Frames.ipv4(B, A)).decision().reason()).as("within the period").isEqualTo(Reason.REDIRECT);
+        }
+        Thread.sleep(250);
+        assertPass(run(p1, Frames.ipv4(B, A)), Reason.PASS_AGING);
+        assertThat(run(p1, Frames.ipv4(B, A)).decision().reason()).isEqualTo(Reason.REDIRECT);
     }
 
     @Test
-    void staticEntriesAreNotStamped() {
+    void staticEntriesAndPortsWithoutSamplingAreNeverSampled() {
         in(() -> {
+            dp.putPort(p1, new PortRecord(BRIDGE, 1, PortRecord.LEARNING | TARGET, 3, 1500, 200));
             dp.putFdb(new FdbKey(BRIDGE, 0, A), new FdbValue(p1, 0, 0));
             return null;
         });
-        assertThat(run(p1, Frames.ipv4(B, A)).verdict()).isEqualTo(Xdp.REDIRECT);
-        assertThat(in(() -> dp.fdb(new FdbKey(BRIDGE, 0, A)).orElseThrow().seenNanos())).isZero();
+        assertThat(run(p1, Frames.ipv4(B, A)).decision().reason()).as("static source").isEqualTo(Reason.REDIRECT);
+        in(() -> {
+            dp.putPort(p1, new PortRecord(BRIDGE, 1, PortRecord.LEARNING | TARGET, 3, 1500, 0));
+            dp.putFdb(new FdbKey(BRIDGE, 0, A), new FdbValue(p1, FdbValue.REFRESH, 0));
+            return null;
+        });
+        assertThat(run(p1, Frames.ipv4(B, A)).decision().reason()).as("sample period 0").isEqualTo(Reason.REDIRECT);
+    }
+
+    /**
+     * The kernel learns from broadcast, multicast and link-local frames too:
+     * a MAC announcing itself on a new port with a broadcast (GARP, RARP)
+     * must stop being redirected to its old port at once.
+     */
+    @Test
+    void aSourceMovingWithABroadcastOrALinkLocalFrameIsForgottenToo() {
+        assertPass(run(p2, Frames.ipv4(MacAddress.parse("ff:ff:ff:ff:ff:ff"), A)), Reason.PASS_BROADCAST);
+        assertThat(in(() -> dp.fdb(new FdbKey(BRIDGE, 0, A)))).as("A forgotten on a broadcast from p2").isEmpty();
+        standardState();
+        assertPass(run(p2, Frames.ethernet(MacAddress.parse("01:80:c2:00:00:0e"), A, 0x88cc, 46)), Reason.PASS_LINK_LOCAL);
+        assertThat(in(() -> dp.fdb(new FdbKey(BRIDGE, 0, A)))).as("A forgotten on LLDP from p2").isEmpty();
+    }
+
+    /** In states where the kernel does not learn, a frame from a known MAC moves nothing; the entry stays. */
+    @Test
+    void aSourceSeenOnABlockingPortIsNotForgotten() {
+        in(() -> {
+            dp.putPort(p2, port(BRIDGE, 2, PortRecord.LEARNING | TARGET, 4));
+            return null;
+        });
+        assertPass(run(p2, Frames.ipv4(B, A)), Reason.PASS_NOT_FORWARDING);
+        assertThat(in(() -> dp.fdb(new FdbKey(BRIDGE, 0, A)))).isPresent();
     }
 
     @Test
@@ -358,11 +468,12 @@ class DatapathTest {
     void javaLayoutsMatchTheObjectsBtf() {
         var btf = dp.object().btf();
         assertLayout(btf, "xb_port", PortRecord.SIZE, "bridge", PortRecord.BRIDGE_OFFSET, "slot",
-                PortRecord.SLOT_OFFSET, "flags", PortRecord.FLAGS_OFFSET, "state", PortRecord.STATE_OFFSET);
+                PortRecord.SLOT_OFFSET, "flags", PortRecord.FLAGS_OFFSET, "state", PortRecord.STATE_OFFSET, "mtu",
+                PortRecord.MTU_OFFSET, "sample_ms", PortRecord.SAMPLE_MS_OFFSET);
         assertLayout(btf, "xb_fdb_key", FdbKey.SIZE, "bridge", FdbKey.BRIDGE_OFFSET, "vid", FdbKey.VID_OFFSET,
                 "mac", FdbKey.MAC_OFFSET);
         assertLayout(btf, "xb_fdb_val", FdbValue.SIZE, "port", FdbValue.PORT_OFFSET, "flags",
-                FdbValue.FLAGS_OFFSET, "seen_ns", FdbValue.SEEN_OFFSET);
+                FdbValue.FLAGS_OFFSET, "sampled_ns", FdbValue.SAMPLED_OFFSET);
         assertLayout(btf, "xb_stats", PortStats.SIZE, "packets", PortStats.PACKETS_OFFSET, "redirect_bytes",
                 PortStats.REDIRECT_BYTES_OFFSET);
         assertLayout(btf, "xb_decision", Decision.SIZE, "action", Decision.ACTION_OFFSET, "reason",
@@ -399,6 +510,7 @@ class DatapathTest {
     void theDatapathIsAcceptedWithoutTheTraceSwitchToo() {
         try (Datapath plain = inside.call(() -> Datapath.load(16, false))) {
             assertThat(plain.xdpProgram().fd()).isPositive();
+            assertThat(plain.tcProgram().fd()).isPositive();
         } catch (BpfException e) {
             throw new AssertionError("production datapath rejected: " + e.getMessage(), e);
         }

@@ -27,8 +27,9 @@ import org.junit.jupiter.api.Test;
  * witnessed independently of xbridge's own counters: by the veth's XDP
  * counters ({@code ethtool -S}) and by what the hosts receive.
  *
- * <p>Hosts send with tx checksum, TSO and GSO off: native XDP on veth is
- * exact only then (PLATFORM.md); the TC hook for default offloads is issue 4.
+ * <p>Hosts send with tx checksum, TSO and GSO off, so every port gets native
+ * XDP (exact only then, PLATFORM.md); {@link TcAccelerationTest} covers the
+ * TC hook that default offloads get.
  */
 class AccelerationTest {
     static final ObjectMapper JSON = new ObjectMapper();
@@ -281,18 +282,20 @@ class AccelerationTest {
     }
 
     @Test
-    void aPortWhosePeerSendsWithOffloadsIsLeftToTheKernelAndSaysWhy() {
+    void aPortWhosePeerSendsWithOffloadsGetsTcAndSaysWhy() {
         lab(3, null);
         Host h3 = lab.host(3);
         h3.setOffloads(true);
         daemon = DaemonProcess.start(lab.switchNs());
         Status.PortStatus p3 = port("p3");
-        assertThat(p3.hook()).isEqualTo("none");
-        assertThat(p3.accelerated()).isFalse();
-        assertThat(p3.egress()).as("it can still receive redirected frames").isTrue();
-        assertThat(p3.reason()).contains("tx-checksumming").contains("would break its TCP");
+        assertThat(p3.hook()).isEqualTo("tc");
+        assertThat(p3.mode()).isEqualTo("tcx");
+        assertThat(p3.accelerated()).isTrue();
+        assertThat(p3.egress()).isTrue();
+        assertThat(p3.reason()).startsWith("TC: ").contains("tx-checksumming").contains("native XDP would lose");
+        assertThat(port("p1").reason()).startsWith("native XDP: ");
         Iperf.Result tcp = Iperf.tcp(lab.host(1), h3, Duration.ofSeconds(1));
-        assertThat(tcp.ok()).as("TCP from the offloading host still works: " + tcp.error()).isTrue();
+        assertThat(tcp.ok()).as("TCP from the offloading host works: " + tcp.error()).isTrue();
         assertThat(tcp.bitsPerSecond()).isPositive();
     }
 }

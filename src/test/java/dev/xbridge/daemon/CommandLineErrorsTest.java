@@ -38,6 +38,36 @@ class CommandLineErrorsTest {
     }
 
     @Test
+    void badHookOverridesAreRefusedWithWhatWouldBeValid() {
+        Requires.root();
+        try (BridgeLab lab = BridgeLab.builder().prefix("xbt").hosts(1).build()) {
+            Command.Result name = xbridge(lab.switchNs(), "run", "--hook", "p9=tc", "--socket", "/run/xbridge/xbt-e3.sock");
+            assertThat(name.exitCode()).isEqualTo(1);
+            assertThat(name.stderr()).contains("--hook p9=...: no bridge or bridge port named 'p9'")
+                    .contains("bridges: br0").contains("ports: p1");
+
+            Command.Result choice = xbridge(lab.switchNs(), "run", "--hook", "p1=fast", "--socket", "/run/xbridge/xbt-e4.sock");
+            assertThat(choice.exitCode()).isEqualTo(1);
+            assertThat(choice.stderr()).contains("--hook p1=fast: unknown hook 'fast': use auto, xdp, tc or off");
+
+            Command.Result form = xbridge(lab.switchNs(), "run", "--hook", "p1", "--socket", "/run/xbridge/xbt-e5.sock");
+            assertThat(form.exitCode()).isEqualTo(1);
+            assertThat(form.stderr()).contains("expected NAME=HOOK");
+
+            Command.Result twice = xbridge(lab.switchNs(), "run", "--hook", "p1=tc", "--hook", "p1=xdp",
+                    "--socket", "/run/xbridge/xbt-e6.sock");
+            assertThat(twice.exitCode()).isEqualTo(1);
+            assertThat(twice.stderr()).contains("p1 is given twice");
+
+            Command.Result attach = xbridge(lab.switchNs(), "run", "--tc-attach", "netlink", "--socket", "/run/xbridge/xbt-e7.sock");
+            assertThat(attach.exitCode()).isEqualTo(1);
+            assertThat(attach.stderr()).contains("--tc-attach netlink: use auto, tcx or clsact");
+            assertThat(lab.switchNs().exec("tc", "qdisc", "show", "dev", "p1").stdout())
+                    .as("nothing attached after a refused start").doesNotContain("clsact");
+        }
+    }
+
+    @Test
     void withoutPrivilegesRunSaysWhatIsMissingAndWhatToDo() {
         Requires.root(); // to drop them: uid 0 with an empty capability bounding set has no privileges
         try (Netns ns = Netns.create("xbt-np")) {

@@ -126,7 +126,7 @@ class LifecycleTest {
     }
 
     @Test
-    void aPeerMtuTooLargeForXdpLeavesThePortToTheKernelWithTheReason() {
+    void aPeerMtuTooLargeForXdpGetsTcWithTheReason() {
         Host h2 = lab.host(2);
         // While XDP is attached to p2 the kernel caps eth0's MTU (veth_xdp_set sets peer->max_mtu),
         // so the jumbo MTU is set first and the daemon started after.
@@ -135,10 +135,10 @@ class LifecycleTest {
         lab.switchNs().ip("link", "set", "dev", "p2", "mtu", "9000");
         daemon = DaemonProcess.start(lab.switchNs());
         Status.PortStatus p2 = ports().stream().filter(p -> p.name().equals("p2")).findFirst().orElseThrow();
-        assertThat(p2.hook()).isEqualTo("none");
-        assertThat(p2.reason()).contains("MTU");
+        assertThat(p2.hook()).isEqualTo("tc");
+        assertThat(p2.reason()).contains("MTU 9000 is above 3506");
         assertThat(xdpAttached("p2")).isFalse();
-        assertThat(lab.host(1).ping(h2).allReceived()).as("the kernel bridge still forwards").isTrue();
+        assertThat(lab.host(1).ping(h2).allReceived()).as("p1 (XDP) and p2 (TC) forward").isTrue();
     }
 
     @Test
@@ -171,12 +171,62 @@ class LifecycleTest {
 
             List<String> human = new ArrayList<>(status.subList(0, status.size() - 1));
             Command.Result table = Command.run(Duration.ofSeconds(30), human.toArray(String[]::new));
-            assertThat(table.stdout()).contains("bridge br0").contains("PORT").contains("p1").contains("accelerated");
+            assertThat(table.stdout()).contains("bridge br0").contains("PORT").contains("REASON").contains("p1")
+                    .contains("native XDP: peer eth0");
         } finally {
             p.destroy();
             p.waitFor();
         }
         assertThat(xdpAttached("p1")).as("detached after SIGTERM").isFalse();
+    }
+
+    /**
+     * When a container's namespace goes, its veth pair goes with it, and the
+     * port leaves the bridge. The daemon must not keep the namespace alive by
+     * having probed the peer in it (a thread parked there would).
+     */
+    @Test
+    void aHostNamespaceDeletedWhileTheDaemonRunsTakesItsPortWithIt() {
+        Host h2 = lab.host(2);
+        await("h2's peer probed", () -> ports().stream().anyMatch(p -> p.name().equals("p2") && p.peer() != null));
+        dev.xbridge.testbed.Command.runOk("ip", "netns", "del", h2.ns().name());
+        await("p2 gone with the namespace", () -> lab.switchNs().tryExec("ip", "link", "show", "dev", "p2").exitCode() != 0);
+        await("p2 gone from status", () -> ports().stream().noneMatch(p -> p.name().equals("p2")));
+    }
+
+    /**
+     * tcpdump on the bridge makes it promiscuous (IFLA_PROMISCUITY, not
+     * IFF_PROMISC in the flags), and the kernel then passes every forwarded
+     * frame up to the bridge device too: the fast path must step aside so
+     * tcpdump sees the bridged traffic, and come back when it stops.
+     */
+    @Test
+    void tcpdumpOnTheBridgeMakesTheFastPathStepAsideAndSeeEverything() throws Exception {
+        Host h1 = lab.host(1);
+        Host h2 = lab.host(2);
+        assertThat(h1.ping(h2).allReceived()).isTrue();
+        java.nio.file.Path capture = java.nio.file.Files.createTempFile("xbt-tcpdump", ".txt");
+        try {
+            Process tcpdump = lab.switchNs().start(capture, "tcpdump", "-l", "-n", "-i", lab.bridge(), "icmp");
+            await("the bridge seen as promiscuous", () -> ports().stream().allMatch(
+                    p -> p.reason() != null && p.reason().contains("promiscuous")));
+            long fast = ports().stream().mapToLong(Status.PortStatus::fastPackets).sum();
+            assertThat(h1.ping(h2, 5, Duration.ofMillis(20)).allReceived()).isTrue();
+            assertThat(ports().stream().mapToLong(Status.PortStatus::fastPackets).sum())
+                    .as("nothing fast-pathed while tcpdump runs").isEqualTo(fast);
+            await("tcpdump saw the 10 bridged ICMP frames", () -> {
+                try {
+                    return java.nio.file.Files.readString(capture).lines().filter(l -> l.contains("ICMP echo")).count() >= 10;
+                } catch (java.io.IOException e) {
+                    throw new AssertionError(e);
+                }
+            });
+            tcpdump.destroy();
+            tcpdump.waitFor();
+            await("accelerated again", () -> ports().stream().allMatch(Status.PortStatus::accelerated));
+        } finally {
+            java.nio.file.Files.deleteIfExists(capture);
+        }
     }
 
     /**
@@ -215,10 +265,13 @@ class LifecycleTest {
                 kernel.add(line.split(" ")[0]);
             }
         }
-        java.util.Set<String> mirror = new java.util.TreeSet<>();
-        daemon.fdb().forEach(r -> mirror.add(r.mac()));
         assertThat(kernel).hasSizeGreaterThan(500);
-        assertThat(mirror).isEqualTo(kernel);
+        // The count goes up when the resync starts; the FDB dump and writes follow.
+        await("the mirror to equal the kernel's FDB", () -> {
+            java.util.Set<String> m = new java.util.TreeSet<>();
+            daemon.fdb().forEach(r -> m.add(r.mac()));
+            return m.equals(kernel);
+        });
         assertThat(daemon.output()).contains("resyncing everything");
     }
 }

@@ -50,7 +50,7 @@ class FixtureDecodeTest {
         assertThat(br.linkNetnsId()).isEmpty();
         assertThat(br.port()).isNull();
         // ageing_time 1234, stp_state 0, group_fwd_mask 0x4000; no VLAN filtering in this kernel
-        assertThat(br.bridge()).isEqualTo(new BridgeInfo(1234, 0, false, 0, 0x4000, 0));
+        assertThat(br.bridge()).isEqualTo(new BridgeInfo(1234, 0, false, 0, 0x4000, 0, false, false, false));
     }
 
     static final BridgePortInfo P1_PORT = new BridgePortInfo(PortState.FORWARDING, 5, 7, true, true, true, false,
