@@ -123,6 +123,18 @@ int bench_sink(struct xdp_md *ctx)
 	return XDP_DROP;
 }
 
+/*
+ * The same count at TC ingress of a receiver's eth0: the TC hook delivers with
+ * bpf_redirect_peer straight into the peer's ingress (another round of
+ * sch_handle_ingress), which XDP on that device never sees.
+ */
+SEC("tc")
+int bench_tc_sink(struct __sk_buff *skb)
+{
+	add(&sink_count, skb->len);
+	return 2; /* TC_ACT_SHOT */
+}
+
 /* The limit: no parsing beyond one byte, no FDB, no port checks. */
 SEC("xdp")
 int bench_redirect(struct xdp_md *ctx)

@@ -63,6 +63,8 @@ final class BenchLab implements AutoCloseable {
             sinks.add(sink);
             sinkThreads.addAll(Cpus.threadedNapi(r.ns(), r.ifname(), cpus.threadedNapi(),
                     () -> sinkLinks.add(sink.attach(r.ns(), r.ifname(), "bench_sink"))));
+            // Frames the TC hook hands over with bpf_redirect_peer skip XDP; they are counted (in the same map) here.
+            sinkLinks.add(sink.attachTcIngress(r.ns(), r.ifname(), "bench_tc_sink"));
         }
         repin();
     }
@@ -211,7 +213,11 @@ final class BenchLab implements AutoCloseable {
         return sum;
     }
 
-    /** The receivers' own count of frames their XDP dropped (ethtool -S xdp_drops): the sinks' independent witness. */
+    /**
+     * The receivers' own count of frames their XDP dropped (ethtool -S xdp_drops): the sinks'
+     * independent witness for frames that crossed the veth (kernel bridge, XDP paths). Frames
+     * a TC hook delivers with bpf_redirect_peer do not cross it and are not in this count.
+     */
     long receiverXdpDrops() {
         long sum = 0;
         for (Host r : receivers) {

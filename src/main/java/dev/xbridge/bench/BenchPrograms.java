@@ -7,6 +7,7 @@ import dev.xbridge.bpf.BpfObject;
 import dev.xbridge.bpf.LibBpf;
 import dev.xbridge.bpf.RunOptions;
 import dev.xbridge.bpf.RunResult;
+import dev.xbridge.bpf.TcDirection;
 import dev.xbridge.bpf.UpdateFlag;
 import dev.xbridge.bpf.XdpMd;
 import dev.xbridge.bpf.XdpMode;
@@ -74,6 +75,14 @@ final class BenchPrograms implements AutoCloseable {
         int ifindex = ifindex(ns, dev);
         try (NetNamespace inside = ns.enter()) {
             return inside.call(() -> object.program(program).attachXdp(ifindex, XdpMode.NATIVE));
+        }
+    }
+
+    /** Attaches {@code program} at TC ingress of {@code dev} in {@code ns} (a tcx link). */
+    BpfLink attachTcIngress(Netns ns, String dev, String program) {
+        int ifindex = ifindex(ns, dev);
+        try (NetNamespace inside = ns.enter()) {
+            return inside.call(() -> object.program(program).attachTcx(ifindex, TcDirection.INGRESS));
         }
     }
 

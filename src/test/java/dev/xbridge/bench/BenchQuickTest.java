@@ -37,6 +37,9 @@ class BenchQuickTest {
                 assertThat(t.received()).as(p.path() + ": received <= offered").isLessThanOrEqualTo(t.offered());
                 assertThat(t.received()).as(p.path() + " forwards").isPositive();
                 assertThat(t.receivedBytes()).isEqualTo(t.received() * 60);
+                if (p.path().equals("xbridge tc")) {
+                    continue; // bpf_redirect_peer skips the receiver's XDP: no ethtool witness (docs/bench.md)
+                }
                 // The sink's XDP_DROPs are the receiving veth's own xdp_drops: same frames, counted twice.
                 assertThat((double) t.sinkWitness()).as(p.path() + ": sink vs ethtool xdp_drops")
                         .isCloseTo(t.received(), org.assertj.core.data.Percentage.withPercentage(1));
