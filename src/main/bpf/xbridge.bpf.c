@@ -16,6 +16,7 @@
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
+#include <linux/ipv6.h>
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
@@ -91,6 +92,24 @@ static __always_inline int mac_is_link_local(const __u8 *mac)
 {
 	return mac[0] == 0x01 && mac[1] == 0x80 && mac[2] == 0xc2 && mac[3] == 0 && mac[4] == 0 &&
 	       (mac[5] & 0xf0) == 0;
+}
+
+/*
+ * An ARP/RARP frame, or an ICMPv6 neighbour solicitation or advertisement
+ * directly after the IPv6 header, as br_handle_frame_finish() picks them for
+ * br_do_proxy_suppress_arp() and br_do_suppress_nd() (br_is_nd_neigh_msg).
+ */
+static __always_inline int is_neigh_frame(struct ethhdr *eth, void *data_end)
+{
+	if (eth->h_proto == bpf_htons(ETH_P_ARP) || eth->h_proto == bpf_htons(ETH_P_RARP))
+		return 1;
+	if (eth->h_proto != bpf_htons(ETH_P_IPV6))
+		return 0;
+	struct ipv6hdr *ip6 = (void *)(eth + 1);
+	__u8 *icmp_type = (__u8 *)(ip6 + 1);
+	if ((void *)(icmp_type + 1) > data_end)
+		return 0;
+	return ip6->nexthdr == 58 /* IPPROTO_ICMPV6 */ && (*icmp_type == 135 || *icmp_type == 136);
 }
 
 static __always_inline void fdb_key(struct xb_fdb_key *key, __u32 bridge, const __u8 *mac)
@@ -182,6 +201,13 @@ static __always_inline int xb_decide(void *data, void *data_end, __u32 ingress, 
 		return decided(d, XB_ACT_PASS, XB_PASS_VLAN);
 	if (mac_is_multicast(eth->h_dest))
 		return decided(d, XB_ACT_PASS, mac_is_broadcast(eth->h_dest) ? XB_PASS_BROADCAST : XB_PASS_MULTICAST);
+	/*
+	 * With proxy_arp, proxy_arp_wifi or neigh_suppress on any port of the
+	 * bridge, the kernel may answer or suppress ARP/ND from any port (the
+	 * target's port flags count too): those frames are the kernel's.
+	 */
+	if ((in_flags & XB_PORT_NEIGH) && is_neigh_frame(eth, data_end))
+		return decided(d, XB_ACT_PASS, XB_PASS_PORT_KERNEL);
 	if (in_flags & XB_PORT_LEARNING) {
 		if (!src)
 			return decided(d, XB_ACT_PASS, XB_PASS_SRC_UNKNOWN);

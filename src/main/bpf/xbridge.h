@@ -27,6 +27,7 @@
 #define XB_PORT_EGRESS   (1 << 3) /* an skb redirect target: the TC entry may forward here */
 #define XB_PORT_XDP_EGRESS (1 << 4) /* an XDP redirect target: in tx_ports, its peer runs NAPI */
 #define XB_PORT_PEER     (1 << 5) /* a veth whose peer is in another namespace: TC uses bpf_redirect_peer */
+#define XB_PORT_NEIGH    (1 << 6) /* the bridge proxies or suppresses ARP/ND: those frames are the kernel's */
 
 /* ports: ifindex -> port. One entry per bridge port xbridge knows. */
 struct xb_port {

@@ -4,6 +4,7 @@ import dev.xbridge.netlink.BridgePortInfo;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -35,6 +36,14 @@ public record Acceleration(Set<String> bridges, Set<String> ports, Map<String, H
     }
 
     public PortPlan plan(Bridge bridge, Port port, Peer peer) {
+        return plan(bridge, port, peer, Optional.empty());
+    }
+
+    /**
+     * @param netfilter why netfilter would see this bridge's forwarded frames ({@link Netfilter#reason}),
+     *     which makes every port of it step aside
+     */
+    public PortPlan plan(Bridge bridge, Port port, Peer peer, Optional<String> netfilter) {
         if (!bridges.isEmpty() && !bridges.contains(bridge.name())) {
             return PortPlan.off("bridge " + bridge.name() + " not selected (--bridge)");
         }
@@ -53,6 +62,7 @@ public record Acceleration(Set<String> bridges, Set<String> ports, Map<String, H
         }
         boolean peerRedirect = peerRedirect(port);
         List<String> aside = stepAsideReasons(bridge, port.info());
+        netfilter.ifPresent(aside::add);
         boolean stepAside = !aside.isEmpty();
         String asideNote = stepAside ? "; kernel handles this port's frames: " + String.join(", ", aside) : "";
         String xdpProblem = xdpProblem(port, peer);

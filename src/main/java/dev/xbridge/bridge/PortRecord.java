@@ -33,6 +33,8 @@ public record PortRecord(int bridge, int slot, int flags, int state, int mtu, in
     public static final int XDP_EGRESS = 1 << 4;
     /** A veth whose peer lives in another namespace: the TC entry uses bpf_redirect_peer. */
     public static final int PEER = 1 << 5;
+    /** The bridge proxies or suppresses ARP/ND on some port: ARP and ICMPv6 NS/NA from this port go to the kernel. */
+    public static final int NEIGH = 1 << 6;
 
     public static final Codec<PortRecord> CODEC = new Codec<>() {
         @Override

@@ -46,6 +46,8 @@ public final class Reconciler implements AutoCloseable {
     private volatile KernelState state = KernelState.empty();
     private volatile List<PortView> views = List.of();
     private volatile long fdbWriteFailures;
+    /** What netfilter would see; null until the daemon has read it. */
+    private Netfilter.Snapshot netfilter;
 
     /** Runtime facts of a port the reconciler has seen. */
     private static final class Attached {
@@ -55,6 +57,8 @@ public final class Reconciler implements AutoCloseable {
         Hook hook;
         PortRecord written;
         boolean xdpEgress;
+        /** GRO was turned off at the peer after xbridge made the port an XDP target: respected from then on. */
+        boolean groTurnedOff;
         String warned;
 
         Attached(int slot) {
@@ -137,6 +141,18 @@ public final class Reconciler implements AutoCloseable {
     }
 
     /**
+     * Takes a new reading of netfilter and re-plans every port when it
+     * changed: a bridge whose forwarded frames netfilter sees steps aside.
+     */
+    public void setNetfilter(Netfilter.Snapshot snapshot) {
+        if (snapshot.equals(netfilter)) {
+            return;
+        }
+        netfilter = snapshot;
+        apply(state, false);
+    }
+
+    /**
      * Looks at one port's veth peer again and applies what changed. The
      * daemon calls this one port at a time, so a round of probes never holds
      * up kernel events for more than one probe. The port's hook may change,
@@ -193,7 +209,8 @@ public final class Reconciler implements AutoCloseable {
         if (a.peer == null || reprobe) {
             a.peer = port.isVeth() ? peers.probe(port, state) : Peer.missing("not a veth");
         }
-        PortPlan plan = attach(a, port, policy.plan(bridge, port, a.peer));
+        Optional<String> nf = netfilter == null ? Optional.empty() : Netfilter.reason(netfilter, bridge.link().bridge());
+        PortPlan plan = attach(a, port, policy.plan(bridge, port, a.peer, nf));
         a.plan = plan;
         if (plan.warning() != null && !plan.warning().equals(a.warned)) {
             LOG.warning(port.name() + ": " + plan.warning());
@@ -228,6 +245,9 @@ public final class Reconciler implements AutoCloseable {
         if (plan.stepAside()) {
             flags |= PortRecord.KERNEL;
         }
+        if (state.ports(bridge.index()).stream().anyMatch(Reconciler::proxiesNeighbours)) {
+            flags |= PortRecord.NEIGH;
+        }
         if (plan.egress()) {
             flags |= PortRecord.EGRESS;
             if (plan.peer()) {
@@ -236,6 +256,23 @@ public final class Reconciler implements AutoCloseable {
         }
         // An XDP frame can go only to a veth whose peer runs NAPI (GRO on) and that is in the devmap.
         boolean wantXdpEgress = bridgeHasXdp && plan.egress() && port.isVeth() && a.peer.found();
+        if (wantXdpEgress && a.xdpEgress && !a.peer.gro() && !a.groTurnedOff) {
+            // Someone turned GRO off at the peer after xbridge arranged it. XDP frames redirected
+            // there would be dropped (veth_xdp_xmit needs the peer's NAPI): stop redirecting XDP
+            // frames there rather than override the setting. TC ports still forward to it.
+            a.groTurnedOff = true;
+            peers.forget(port.index());
+        }
+        if (a.groTurnedOff) {
+            wantXdpEgress = false;
+            a.plan = new PortPlan(plan.hook(), plan.stepAside(), plan.egress(), plan.peer(), plan.reason(),
+                    "GRO was turned off at " + a.peer.where() + ", so XDP ports no longer redirect to it"
+                            + " (frames from them go through the kernel)");
+            if (!a.plan.warning().equals(a.warned)) {
+                LOG.warning(port.name() + ": " + a.plan.warning());
+                a.warned = a.plan.warning();
+            }
+        }
         if (wantXdpEgress) {
             try {
                 peers.ensureGro(port.index(), a.peer);
@@ -370,6 +407,16 @@ public final class Reconciler implements AutoCloseable {
                     a.hook != null ? a.hook.programId() : 0, a.peer, peers.changedGro(port.index())));
         }
         views = List.copyOf(out);
+    }
+
+    /**
+     * br_do_proxy_suppress_arp() and br_do_suppress_nd() act on ARP/ND from
+     * any port when some port of the bridge proxies or suppresses (the
+     * target's port flags are read too).
+     */
+    static boolean proxiesNeighbours(Port p) {
+        BridgePortInfo i = p.info();
+        return i != null && (i.proxyArp() || i.proxyArpWifi() || i.neighSuppress());
     }
 
     /**

@@ -98,6 +98,11 @@ public final class VethPeers implements AutoCloseable {
         LOG.info(() -> "turned GRO on at " + peer.where() + " so it can receive redirected frames");
     }
 
+    /** Forgets a GRO change without undoing it: someone else has changed the setting since. */
+    public void forget(int port) {
+        groChanged.remove(port);
+    }
+
     /** Undoes what {@link #ensureGro} changed for {@code port}; quiet if the peer is gone. */
     public void restore(int port) {
         Peer peer = groChanged.remove(port);

@@ -188,19 +188,22 @@ final class DoctorCommand implements Callable<Integer> {
         }
     }
 
+    /**
+     * Netfilter as the daemon judges it (Netfilter.reason): bridges whose
+     * forwarded frames netfilter would see are left to the kernel.
+     */
     private static Check netfilter() {
-        List<String> on = new ArrayList<>();
-        for (String family : List.of("iptables", "ip6tables", "arptables")) {
-            if (read(Path.of("/proc/sys/net/bridge/bridge-nf-call-" + family)).trim().equals("1")) {
-                on.add(family);
-            }
+        dev.xbridge.bridge.Netfilter.Snapshot s = dev.xbridge.bridge.Netfilter.read();
+        java.util.Optional<String> why = dev.xbridge.bridge.Netfilter.reason(s, null);
+        String sysctls = (s.callIptables() ? "iptables " : "") + (s.callIp6tables() ? "ip6tables " : "")
+                + (s.callArptables() ? "arptables" : "");
+        String calls = sysctls.isBlank() ? "bridge-nf-call-* off" : "bridge-nf-call on for " + sysctls.trim();
+        if (why.isEmpty()) {
+            return new Check("netfilter", Result.OK, calls + "; no chain sees bridged frames, so bridges are accelerated", "");
         }
-        if (on.isEmpty()) {
-            return new Check("netfilter", Result.OK, "bridged traffic bypasses netfilter (bridge-nf-call-* off)", "");
-        }
-        return new Check("netfilter", Result.WARN, "bridge-nf-call-" + String.join("/", on) + " is on",
-                "fast-pathed frames skip netfilter: xbridge does not yet step aside when rules exist;"
-                        + " do not run it where bridged traffic must be filtered");
+        return new Check("netfilter", Result.WARN, calls + "; " + why.get(),
+                "bridges step aside while such chains exist (their rules apply to every frame); to accelerate,"
+                        + " turn bridge-nf-call-* off or move the rules off the forward path");
     }
 
     /** OK when {@code path} or any of {@code alternatives} exists. */

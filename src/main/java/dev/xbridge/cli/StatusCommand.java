@@ -2,15 +2,13 @@ package dev.xbridge.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import dev.xbridge.daemon.ControlClient;
 import dev.xbridge.daemon.Status;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
+import picocli.CommandLine.Mixin;
 
 /** {@code xbridge status}: bridges, ports, hooks and counters of the running daemon. */
 @Command(name = "status", mixinStandardHelpOptions = true,
@@ -18,29 +16,23 @@ import picocli.CommandLine.Option;
 final class StatusCommand implements Callable<Integer> {
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
-    @Option(names = "--json", description = "Print JSON.")
-    boolean json;
-
-    @Option(names = "--bridge", paramLabel = "NAME", description = "Only this bridge.")
-    String bridge;
-
-    @Option(names = "--socket", paramLabel = "PATH", description = "Control socket of the daemon.")
-    Path socket;
+    @Mixin
+    DaemonQuery query;
 
     @Override
     public Integer call() throws Exception {
-        Status status = new ControlClient(socket != null ? socket : ControlClient.defaultSocket()).status();
-        if (bridge != null) {
-            List<Status.BridgeStatus> only = status.bridges().stream().filter(b -> b.name().equals(bridge)).toList();
+        Status status = query.client().status();
+        if (query.bridge != null) {
+            List<Status.BridgeStatus> only = status.bridges().stream().filter(b -> b.name().equals(query.bridge)).toList();
             if (only.isEmpty()) {
-                throw new IllegalArgumentException("no bridge named '" + bridge + "'; bridges: "
+                throw new IllegalArgumentException("no bridge named '" + query.bridge + "'; bridges: "
                         + status.bridges().stream().map(Status.BridgeStatus::name).collect(Collectors.joining(", ")));
             }
             status = new Status(status.pid(), status.started(), status.events(), status.resyncs(),
                     status.fdbWriteFailures(), only);
         }
-        if (json) {
-            System.out.println(JSON.writeValueAsString(status));
+        if (query.json) {
+            DaemonQuery.printJson(status);
             return 0;
         }
         System.out.println("xbridge daemon pid " + status.pid() + ", up since " + status.started() + "; "

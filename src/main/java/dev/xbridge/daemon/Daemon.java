@@ -4,6 +4,7 @@ import dev.xbridge.bridge.Acceleration;
 import dev.xbridge.bridge.Bridge;
 import dev.xbridge.bridge.Datapath;
 import dev.xbridge.bridge.KernelState;
+import dev.xbridge.bridge.Netfilter;
 import dev.xbridge.bridge.Reconciler;
 import dev.xbridge.bridge.VethPeers;
 import dev.xbridge.netlink.DumpInterruptedException;
@@ -12,9 +13,14 @@ import dev.xbridge.netlink.RtMonitor;
 import dev.xbridge.netlink.RtNetlink;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.logging.Logger;
 
 /**
@@ -43,8 +49,12 @@ public final class Daemon implements AutoCloseable {
     private long events;
     private boolean pendingApply;
     private KernelState pending;
+    /** The latest netfilter reading, taken off the loop (it runs nft): see {@link #watchNetfilter()}. */
+    private final AtomicReference<Netfilter.Snapshot> netfilter =
+            new AtomicReference<>();
+    private ScheduledExecutorService netfilterWatch;
     /** Ports whose peers are due to be probed again, one per iteration. */
-    private final java.util.ArrayDeque<Integer> reprobeQueue = new java.util.ArrayDeque<>();
+    private final ArrayDeque<Integer> reprobeQueue = new ArrayDeque<>();
 
     public Daemon(Options options) {
         this.options = options;
@@ -61,7 +71,9 @@ public final class Daemon implements AutoCloseable {
         reconciler = new Reconciler(datapath, peers,
                 new Acceleration(options.bridges(), options.ports(), options.hooks()), options.tcAttach(),
                 options.agingRefresh());
+        reconciler.setNetfilter(Netfilter.read());
         resync(first);
+        watchNetfilter();
         control = ControlServer.start(options.socket(), this);
         long now = System.nanoTime();
         nextReprobe = now + options.reprobeMillis() * 1_000_000;
@@ -101,6 +113,10 @@ public final class Daemon implements AutoCloseable {
         }
         Duration wait = Duration.ofNanos(Math.max(0, Math.min(timeout.toNanos(), untilDue)));
         applyEvents(wait);
+        Netfilter.Snapshot nf = netfilter.getAndSet(null);
+        if (nf != null) {
+            reconciler.setNetfilter(nf);
+        }
         now = System.nanoTime();
         if (!reprobeQueue.isEmpty()) {
             reconciler.reprobe(reprobeQueue.poll());
@@ -110,6 +126,18 @@ public final class Daemon implements AutoCloseable {
             reconciler.ports().forEach(p -> reprobeQueue.add(p.index()));
             nextReprobe = now + options.reprobeMillis() * 1_000_000;
         }
+    }
+
+    /**
+     * Reads netfilter every reprobe period on a thread of its own. No
+     * rtnetlink event reports a ruleset change; until nfnetlink events are
+     * followed, a new rule takes effect for bridged traffic within one period.
+     */
+    private void watchNetfilter() {
+        netfilterWatch = Executors.newSingleThreadScheduledExecutor(
+                r -> Thread.ofPlatform().daemon().name("xbridge-netfilter").unstarted(r));
+        netfilterWatch.scheduleWithFixedDelay(() -> netfilter.set(Netfilter.read()),
+                options.reprobeMillis(), options.reprobeMillis(), TimeUnit.MILLISECONDS);
     }
 
     /** Waits up to {@code wait} for kernel events and applies all that are queued. */
@@ -234,6 +262,10 @@ public final class Daemon implements AutoCloseable {
      */
     @Override
     public void close() {
+        if (netfilterWatch != null) {
+            netfilterWatch.shutdownNow();
+            netfilterWatch = null;
+        }
         AutoCloseable[] steps = {control, reconciler, peers, datapath, monitor, rt};
         control = null;
         reconciler = null;

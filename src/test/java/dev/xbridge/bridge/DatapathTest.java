@@ -11,8 +11,6 @@ import dev.xbridge.bpf.Xdp;
 import dev.xbridge.bpf.XdpMd;
 import dev.xbridge.netlink.MacAddress;
 import dev.xbridge.sys.NetNamespace;
-import dev.xbridge.testbed.Netns;
-import dev.xbridge.testing.Requires;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -56,7 +54,7 @@ class DatapathTest {
         return Entry.XDP;
     }
 
-    Netns netns;
+    DatapathBench bench;
     NetNamespace inside;
     Datapath dp;
     int p1;
@@ -66,36 +64,20 @@ class DatapathTest {
 
     @BeforeAll
     void setUp() {
-        Requires.root();
-        netns = Netns.create("xbt-dp");
-        for (int i = 1; i <= 4; i++) {
-            netns.exec("ip", "link", "add", "name", "p" + i, "type", "veth", "peer", "name", "q" + i);
-            netns.exec("ip", "link", "set", "p" + i, "up");
-            netns.exec("ip", "link", "set", "q" + i, "up");
-        }
-        inside = netns.enter();
-        p1 = ifindex("p1");
-        p2 = ifindex("p2");
-        p3 = ifindex("p3");
-        stranger = ifindex("p4");
-        dp = inside.call(() -> Datapath.load(1024, true));
+        bench = DatapathBench.open("xbt-dp", 4);
+        dp = bench.datapath();
+        inside = bench.inside();
+        p1 = bench.port(1);
+        p2 = bench.port(2);
+        p3 = bench.port(3);
+        stranger = bench.port(4);
     }
 
     @AfterAll
     void tearDown() {
-        if (dp != null) {
-            dp.close();
+        if (bench != null) {
+            bench.close();
         }
-        if (inside != null) {
-            inside.close();
-        }
-        if (netns != null) {
-            netns.close();
-        }
-    }
-
-    int ifindex(String name) {
-        return Integer.parseInt(netns.exec("cat", "/sys/class/net/" + name + "/ifindex").stdout().trim());
     }
 
     /** p1, p2 forwarding, learning, egress on BRIDGE; p3 on another bridge; A behind p1, B behind p2, C behind p3. */
@@ -443,6 +425,29 @@ class DatapathTest {
         });
         assertPass(run(p2, Frames.ipv4(B, A)), Reason.PASS_NOT_FORWARDING);
         assertThat(in(() -> dp.fdb(new FdbKey(BRIDGE, 0, A)))).isPresent();
+    }
+
+    /**
+     * With proxy_arp, proxy_arp_wifi or neigh_suppress on some port of the
+     * bridge, every port's ARP and ICMPv6 NS/NA go to the kernel; other
+     * unicast is still fast-pathed.
+     */
+    @Test
+    void neighbourFramesGoToTheKernelWhenTheBridgeProxiesOrSuppressesThem() {
+        byte[] arp = Frames.ethernet(B, A, 0x0806, 46);
+        byte[] ns = Frames.ethernet(B, A, 0x86dd, 64);
+        ns[20] = 58;
+        ns[54] = (byte) 135;
+        byte[] tcp6 = Frames.ethernet(B, A, 0x86dd, 64);
+        tcp6[20] = 6;
+        assertThat(run(p1, arp).decision().reason()).as("no NEIGH flag").isEqualTo(Reason.REDIRECT);
+        in(() -> {
+            dp.putPort(p1, port(BRIDGE, 1, PortRecord.LEARNING | TARGET | PortRecord.NEIGH, 3));
+            return null;
+        });
+        assertPass(run(p1, arp), Reason.PASS_PORT_KERNEL);
+        assertPass(run(p1, ns), Reason.PASS_PORT_KERNEL);
+        assertThat(run(p1, tcp6).decision().reason()).as("other IPv6").isEqualTo(Reason.REDIRECT);
     }
 
     @Test

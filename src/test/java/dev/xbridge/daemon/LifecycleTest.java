@@ -230,6 +230,57 @@ class LifecycleTest {
     }
 
     /**
+     * br_netfilter passes bridged IPv4 to iptables/nftables here
+     * (bridge-nf-call-iptables is 1): a forward chain that drops ICMP must
+     * drop the bridged pings with xbridge running too, so the bridge steps
+     * aside while the chain exists, and comes back when it goes.
+     */
+    @Test
+    void aNetfilterForwardChainMakesTheBridgeStepAsideSoItsRulesApply() throws Exception {
+        daemon.close();
+        daemon = DaemonProcess.start(lab.switchNs(), "--reprobe-ms", "200");
+        Host h1 = lab.host(1);
+        Host h2 = lab.host(2);
+        assertThat(lab.switchNs().exec("sysctl", "-n", "net.bridge.bridge-nf-call-iptables").stdout().trim()).isEqualTo("1");
+        assertThat(h1.ping(h2).allReceived()).isTrue();
+        lab.switchNs().exec("nft", "add", "table", "ip", "xbt");
+        lab.switchNs().exec("nft", "add", "chain", "ip", "xbt", "bridged", "{ type filter hook forward priority 0; }");
+        lab.switchNs().exec("nft", "add", "rule", "ip", "xbt", "bridged", "icmp", "type", "echo-request", "drop");
+        await("the bridge steps aside for netfilter", () -> ports().stream().allMatch(
+                p -> p.reason() != null && p.reason().contains("br_netfilter")));
+        assertThat(h1.ping(h2, 3, Duration.ofMillis(20)).received()).as("the kernel's rule drops them").isZero();
+        lab.switchNs().exec("nft", "delete", "table", "ip", "xbt");
+        await("accelerated again", () -> ports().stream().allMatch(Status.PortStatus::accelerated));
+        assertThat(h1.ping(h2).allReceived()).isTrue();
+    }
+
+    /**
+     * A veth takes XDP-redirected frames only while its peer runs NAPI (GRO
+     * on), which xbridge arranged. When someone turns GRO off in the host
+     * later, xbridge must neither drop the host's traffic nor override the
+     * setting: the port stops being an XDP redirect target.
+     */
+    @Test
+    void groTurnedOffAtAPeerIsRespectedAndTrafficKeepsFlowing() {
+        daemon.close();
+        daemon = DaemonProcess.start(lab.switchNs(), "--reprobe-ms", "200");
+        Host h1 = lab.host(1);
+        Host h2 = lab.host(2);
+        assertThat(h1.ping(h2).allReceived()).isTrue();
+        h2.setGro(false);
+        await("the warning in status", () -> ports().stream().anyMatch(
+                p -> p.name().equals("p2") && p.reason() != null && p.reason().contains("GRO was turned off")));
+        assertThat(h1.ping(h2, 10, Duration.ofMillis(10)).allReceived()).as("through the kernel now").isTrue();
+        try {
+            Thread.sleep(600); // three reprobe periods
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        assertThat(h2.ns().exec("ethtool", "-k", "eth0").stdout()).as("left off")
+                .contains("generic-receive-offload: off");
+    }
+
+    /**
      * A monitor overrun (ENOBUFS) must lead to a full resync, never a silent
      * gap: the daemon is frozen while 2,000 FDB changes happen with a tiny
      * monitor buffer, then must end with exactly the kernel's FDB.

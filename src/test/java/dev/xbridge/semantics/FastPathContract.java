@@ -19,6 +19,11 @@ final class FastPathContract {
         if (in.locked() || in.mab() || in.proxyArp() || in.neighSuppress() || br.promiscuous()) {
             return PASS;
         }
+        // Policy: with any port proxying or suppressing neighbours, ARP and ND are the kernel's
+        // (br_do_proxy_suppress_arp/br_do_suppress_nd also read the target port's flags).
+        if (br.ports().stream().anyMatch(p -> p.proxyArp() || p.neighSuppress()) && isNeighbourFrame(f)) {
+            return PASS;
+        }
         // Policy: VLAN-tagged frames are the kernel's (a VLAN device on the port would take them).
         if (f.ethertype() == 0x8100 || f.ethertype() == 0x88a8) {
             return PASS;
@@ -47,4 +52,15 @@ final class FastPathContract {
     }
 
 
+
+    /** ARP, RARP, or ICMPv6 NS/NA right after the IPv6 header (br_is_nd_neigh_msg). */
+    static boolean isNeighbourFrame(Model.Frame f) {
+        byte[] b = f.bytes();
+        int type = f.ethertype();
+        if (type == 0x0806 || type == 0x8035) {
+            return true;
+        }
+        return type == 0x86dd && b.length > 54 && (b[20] & 0xff) == 58
+                && ((b[54] & 0xff) == 135 || (b[54] & 0xff) == 136);
+    }
 }

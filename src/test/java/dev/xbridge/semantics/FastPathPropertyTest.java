@@ -7,6 +7,7 @@ import dev.xbridge.bpf.RunOptions;
 import dev.xbridge.bpf.SkBuff;
 import dev.xbridge.bpf.XdpMd;
 import dev.xbridge.bridge.Datapath;
+import dev.xbridge.bridge.DatapathBench;
 import dev.xbridge.bridge.Decision;
 import dev.xbridge.bridge.FdbKey;
 import dev.xbridge.bridge.FdbValue;
@@ -15,8 +16,6 @@ import dev.xbridge.bridge.Reason;
 import dev.xbridge.netlink.MacAddress;
 import dev.xbridge.sys.Errno;
 import dev.xbridge.sys.NetNamespace;
-import dev.xbridge.testbed.Netns;
-import dev.xbridge.testing.Requires;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -50,7 +49,7 @@ class FastPathPropertyTest {
             MacAddress.parse("02:00:00:00:00:03"), MacAddress.parse("02:00:00:00:00:04"),
             MacAddress.parse("02:00:00:00:00:05"), MacAddress.parse("06:11:22:33:44:55"));
 
-    Netns netns;
+    DatapathBench bench;
     NetNamespace inside;
     Datapath dp;
     final List<Integer> devices = new ArrayList<>();
@@ -59,28 +58,16 @@ class FastPathPropertyTest {
 
     @BeforeAll
     void setUp() {
-        Requires.root();
-        netns = Netns.create("xbt-prop");
-        for (int i = 1; i <= 4; i++) {
-            netns.exec("ip", "link", "add", "name", "p" + i, "type", "veth", "peer", "name", "q" + i);
-            netns.exec("ip", "link", "set", "p" + i, "up");
-            netns.exec("ip", "link", "set", "q" + i, "up");
-            devices.add(Integer.parseInt(netns.exec("cat", "/sys/class/net/p" + i + "/ifindex").stdout().trim()));
-        }
-        inside = netns.enter();
-        dp = inside.call(() -> Datapath.load(1024, true));
+        bench = DatapathBench.open("xbt-prop", 4);
+        inside = bench.inside();
+        dp = bench.datapath();
+        devices.addAll(bench.ports());
     }
 
     @AfterAll
     void tearDown() {
-        if (dp != null) {
-            dp.close();
-        }
-        if (inside != null) {
-            inside.close();
-        }
-        if (netns != null) {
-            netns.close();
+        if (bench != null) {
+            bench.close();
         }
     }
 
@@ -208,6 +195,10 @@ class FastPathPropertyTest {
             if (p.locked() || p.mab() || p.proxyArp() || p.neighSuppress() || bridge.promiscuous()) {
                 flags |= PortRecord.KERNEL;
             }
+            // Reconciler.proxiesNeighbours
+            if (bridge.ports().stream().anyMatch(q -> q.proxyArp() || q.neighSuppress())) {
+                flags |= PortRecord.NEIGH;
+            }
             dp.putPort(p.ifindex(), new PortRecord(BRIDGE, slot++, flags, p.state()));
             if (p.egress()) {
                 dp.putTxPort(p.ifindex());
@@ -285,6 +276,10 @@ class FastPathPropertyTest {
         }
         if (ethertype == 0x8100 && len >= 18 && r.nextBoolean()) {
             b.putShort(16, (short) 0x8100); // stacked tags
+        }
+        if (ethertype == 0x86dd && len > 54 && r.nextInt(3) == 0) {
+            b.put(20, (byte) 58); // ICMPv6 ...
+            b.put(54, (byte) (133 + r.nextInt(5))); // ... router/neighbour solicitation/advertisement, redirect
         }
         return new Model.Frame(b.array());
     }
