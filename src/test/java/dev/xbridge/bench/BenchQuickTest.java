@@ -37,7 +37,8 @@ class BenchQuickTest {
                 // A frame of the previous trial's tail (or the warm-up's) can land after its 100 ms drain: at most a batch.
                 assertThat(t.received()).as(p.path() + ": received <= offered").isLessThanOrEqualTo(t.offered() + 64);
                 assertThat(t.received()).as(p.path() + " forwards").isPositive();
-                assertThat(t.receivedBytes()).isEqualTo(t.received() * 60);
+                // 60-byte frames; a stray frame of the hosts' own (a TCP ACK was seen once) may be among them.
+                assertThat((double) t.receivedBytes() / t.received()).isCloseTo(60.0, org.assertj.core.data.Offset.offset(0.01));
                 if (p.path().equals("xbridge tc")) {
                     continue; // bpf_redirect_peer skips the receiver's XDP: no ethtool witness (docs/bench.md)
                 }
