@@ -48,7 +48,7 @@ class BenchQuickTest {
             }
             assertThat(p.mpps().min()).isLessThanOrEqualTo(p.mpps().median());
             assertThat(p.mpps().median()).isLessThanOrEqualTo(p.mpps().max());
-            assertThat(p.lossPercent().median()).isBetween(0.0, 100.0);
+            assertThat(p.lossPercent().median()).isBetween(-0.01, 100.0); // strays (see above) can make it a hair negative
         }
         Report.PathResult kernel = s.paths().get(0);
         assertThat(kernel.mpps().median()).isPositive();
