@@ -39,6 +39,11 @@ public final class DaemonProcess implements AutoCloseable {
      * own, and waits until it reports ready (initial sync and attach done).
      */
     public static DaemonProcess start(Netns ns, String... args) {
+        return start(ns, Duration.ofSeconds(60), args);
+    }
+
+    /** Like {@link #start(Netns, String...)}, waiting up to {@code readyTimeout} (a large FDB takes longer to sync). */
+    public static DaemonProcess start(Netns ns, Duration readyTimeout, String... args) {
         Path socket = Path.of("/run/xbridge", "test-" + ns.name() + ".sock");
         List<String> argv = new ArrayList<>(javaCommand());
         argv.add("run");
@@ -52,7 +57,7 @@ public final class DaemonProcess implements AutoCloseable {
             throw new IllegalStateException("cannot create the daemon's log file: " + e.getMessage(), e);
         }
         DaemonProcess d = new DaemonProcess(ns.start(log, argv.toArray(String[]::new)), socket, log);
-        d.awaitReady(Duration.ofSeconds(60));
+        d.awaitReady(readyTimeout);
         return d;
     }
 

@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * xbridge bench: the traffic generator, the sink, and the bare redirect that
+ * is the limit a bridge fast path is measured against. Not part of the
+ * datapath; dev.xbridge.bench loads one instance per role.
+ *
+ * bench_gen runs under BPF_PROG_RUN with BPF_F_TEST_XDP_LIVE_FRAMES: its
+ * XDP_TX becomes a redirect out of the context's ingress device
+ * (net/bpf/test_run.c xdp_test_run_batch), a host's eth0, so the frames
+ * really leave through the veth towards the bridge port.
+ *
+ * Flow f (0 <= f < bench_flows) has source MAC 02:5e:01:00:FH:FL, destination
+ * MAC 02:5e:02:RR:FH:FL (RR = f % bench_receivers, the receiver index),
+ * IPv4 198.18.(128 + FH).FL -> 198.19.FH.FL, UDP 1024 + f -> 9. Java builds
+ * the template frame (flow 0) and the FDB entries with the same rule
+ * (dev.xbridge.bench.FlowPlan); a unit test holds the two together.
+ */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/udp.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Set before load. */
+const volatile __u32 bench_flows = 1;
+const volatile __u32 bench_receivers = 1;
+
+struct bench_count {
+	__u64 packets;
+	__u64 bytes;
+};
+
+/* Generator: slot 0 counts frames handed to XDP_TX; per-CPU, so no atomics. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bench_count);
+} gen_count SEC(".maps");
+
+/* Sink: slot 0 counts frames received (and dropped) at a receiving host. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bench_count);
+} sink_count SEC(".maps");
+
+/* Bare redirect: receiver index (destination MAC byte 3) -> egress ifindex. */
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP);
+	__uint(max_entries, 256);
+	__type(key, __u32);
+	__type(value, __u32);
+} bare_tx SEC(".maps");
+
+static __always_inline void add(void *map, __u64 bytes)
+{
+	__u32 zero = 0;
+	struct bench_count *c = bpf_map_lookup_elem(map, &zero);
+
+	if (c) {
+		c->packets++;
+		c->bytes += bytes;
+	}
+}
+
+/* RFC 1071 over the 20-byte header (no options), checksum field zeroed first. */
+static __always_inline __u16 ip_checksum(struct iphdr *ip)
+{
+	__u16 *w = (__u16 *)ip;
+	__u32 sum = 0;
+
+	ip->check = 0;
+#pragma unroll
+	for (int i = 0; i < 10; i++)
+		sum += w[i];
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return ~sum;
+}
+
+SEC("xdp")
+int bench_gen(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *ip = (void *)(eth + 1);
+	struct udphdr *udp = (void *)(ip + 1);
+	__u32 zero = 0;
+	struct bench_count *c = bpf_map_lookup_elem(&gen_count, &zero);
+
+	if (!c || (void *)(udp + 1) > data_end)
+		return XDP_ABORTED;
+	if (bench_flows > 1) {
+		/* The page pool keeps what we wrote last time: rewrite every varying field. */
+		__u32 f = c->packets % bench_flows;
+		__u8 hi = f >> 8, lo = f & 0xff;
+
+		eth->h_source[4] = hi;
+		eth->h_source[5] = lo;
+		eth->h_dest[3] = f % bench_receivers;
+		eth->h_dest[4] = hi;
+		eth->h_dest[5] = lo;
+		ip->saddr = bpf_htonl((198u << 24) | (18u << 16) | ((128u + hi) << 8) | lo);
+		ip->daddr = bpf_htonl((198u << 24) | (19u << 16) | ((__u32)hi << 8) | lo);
+		ip->check = ip_checksum(ip);
+		udp->source = bpf_htons(1024 + f);
+	}
+	c->packets++;
+	c->bytes += data_end - data;
+	return XDP_TX;
+}
+
+SEC("xdp")
+int bench_sink(struct xdp_md *ctx)
+{
+	add(&sink_count, ctx->data_end - ctx->data);
+	return XDP_DROP;
+}
+
+/*
+ * The same count at TC ingress of a receiver's eth0: the TC hook delivers with
+ * bpf_redirect_peer straight into the peer's ingress (another round of
+ * sch_handle_ingress), which XDP on that device never sees.
+ */
+SEC("tc")
+int bench_tc_sink(struct __sk_buff *skb)
+{
+	add(&sink_count, skb->len);
+	return 2; /* TC_ACT_SHOT */
+}
+
+/* The limit: no parsing beyond one byte, no FDB, no port checks. */
+SEC("xdp")
+int bench_redirect(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+
+	if ((void *)(eth + 1) > data_end)
+		return XDP_DROP;
+	return bpf_redirect_map(&bare_tx, eth->h_dest[3], XDP_DROP);
+}

@@ -1,0 +1,257 @@
+package dev.xbridge.bench;
+
+import dev.xbridge.bpf.BpfLink;
+import dev.xbridge.netlink.MacAddress;
+import dev.xbridge.netlink.RtNetlink;
+import dev.xbridge.sys.NetNamespace;
+import dev.xbridge.testbed.BridgeLab;
+import dev.xbridge.testbed.EthtoolStats;
+import dev.xbridge.testbed.Host;
+import dev.xbridge.testbed.Netns;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The bench's testbed: a {@link BridgeLab} of {@code ports} hosts with offloads off (native
+ * XDP on veth needs finished frames), host 1 the sender, the others receivers with a sink on
+ * their {@code eth0}. The sender's port {@code p1} has GRO on, so that it has NAPI and
+ * accepts the generator's frames whatever is attached to it (a veth takes XDP frames only
+ * then, docs/PLATFORM.md). NAPI of {@code p1} (the forwarder: kernel bridge or XDP program
+ * both run there) and of each receiver's {@code eth0} (the sink) run threaded and pinned.
+ */
+final class BenchLab implements AutoCloseable {
+    private final BridgeLab lab;
+    private final Host sender;
+    private final List<Host> receivers;
+    private final NetNamespace switchThread;
+    private final RtNetlink rt;
+    private final int bridgeIndex;
+    private final int[] receiverPortIndex;
+    private final int senderPortIndex;
+    private final List<BenchPrograms> sinks = new ArrayList<>();
+    private final List<BpfLink> sinkLinks = new ArrayList<>();
+    private final Map<String, String> pinning = new LinkedHashMap<>();
+    private final List<Long> forwarderThreads;
+    private final List<Long> sinkThreads = new ArrayList<>();
+    private final BenchCpus cpus;
+    private int fillers;
+    private FlowPlan flowsInstalled;
+
+    private BenchLab(BridgeLab lab, BenchCpus cpus, boolean bridgeNf) {
+        this.lab = lab;
+        this.cpus = cpus;
+        this.sender = lab.host(1);
+        this.receivers = lab.hosts().subList(1, lab.hosts().size());
+        Netns sw = lab.switchNs();
+        if (!bridgeNf) {
+            // br_netfilter is built in here and on by default in every namespace: bridged IPv4
+            // would cross iptables. The bench compares bridges, so it is off unless asked for.
+            sw.exec("sysctl", "-q", "-w", "net.bridge.bridge-nf-call-iptables=0",
+                    "net.bridge.bridge-nf-call-ip6tables=0", "net.bridge.bridge-nf-call-arptables=0");
+        }
+        this.switchThread = sw.enter();
+        this.rt = switchThread.call(RtNetlink::open);
+        this.bridgeIndex = BenchPrograms.ifindex(sw, lab.bridge());
+        this.senderPortIndex = BenchPrograms.ifindex(sw, sender.portName());
+        this.receiverPortIndex = receivers.stream().mapToInt(h -> BenchPrograms.ifindex(sw, h.portName())).toArray();
+        this.forwarderThreads = Cpus.threadedNapi(sw, sender.portName(), cpus.threadedNapi(),
+                () -> sw.exec("ethtool", "-K", sender.portName(), "gro", "on"));
+        for (Host r : receivers) {
+            BenchPrograms sink = BenchPrograms.load(new FlowPlan(1, 1, FlowPlan.MIN_FRAME));
+            sinks.add(sink);
+            sinkThreads.addAll(Cpus.threadedNapi(r.ns(), r.ifname(), cpus.threadedNapi(),
+                    () -> sinkLinks.add(sink.attach(r.ns(), r.ifname(), "bench_sink"))));
+            // Frames the TC hook hands over with bpf_redirect_peer skip XDP; they are counted (in the same map) here.
+            sinkLinks.add(sink.attachTcIngress(r.ns(), r.ifname(), "bench_tc_sink"));
+        }
+        repin();
+    }
+
+    static BenchLab build(int ports, BenchCpus cpus, boolean bridgeNf) {
+        if (ports < 2) {
+            throw new IllegalArgumentException("a bench needs at least 2 ports (a sender and a receiver): " + ports);
+        }
+        BridgeLab lab = BridgeLab.builder().prefix("xbb").hosts(ports).hostOffloads(false).build();
+        try {
+            return new BenchLab(lab, cpus, bridgeNf);
+        } catch (RuntimeException e) {
+            lab.close();
+            throw e;
+        }
+    }
+
+    /** Pins the forwarder and sink NAPI threads again (cheap; a re-created NAPI gets a new thread). */
+    void repin() {
+        pinning.clear();
+        pin("forwarder", sender.portName(), forwarderThreads, cpus.forwarder());
+        pin("sink", "eth0 of each receiver", sinkThreads, cpus.sink());
+    }
+
+    private void pin(String role, String where, List<Long> pids, int cpu) {
+        if (!cpus.threadedNapi()) {
+            pinning.put(role, "softirq NAPI of " + where + ", on the CPU that sends to it ("
+                    + (role.equals("forwarder") ? "the generator's, CPU " + cpus.generator() : "the forwarder's") + ")");
+            return;
+        }
+        if (pids.isEmpty()) {
+            pinning.put(role, "NAPI of " + where + ": not pinned (no napi thread found; runs in softirq of the CPU that scheduled it)");
+            return;
+        }
+        for (long pid : pids) {
+            Cpus.pin(pid, cpu);
+        }
+        pinning.put(role, "CPU " + cpu + " (threaded NAPI of " + where + ", pids " + pids + ")");
+    }
+
+    Map<String, String> pinning() {
+        Map<String, String> all = new LinkedHashMap<>();
+        all.put("generator", "CPU " + cpus.generator() + " (BPF_PROG_RUN live frames from a JVM thread in host 1, sched_setaffinity)");
+        all.putAll(pinning);
+        return all;
+    }
+
+    BenchCpus cpus() {
+        return cpus;
+    }
+
+    BridgeLab lab() {
+        return lab;
+    }
+
+    Host sender() {
+        return sender;
+    }
+
+    List<Host> receivers() {
+        return receivers;
+    }
+
+    int bridgeIndex() {
+        return bridgeIndex;
+    }
+
+    int[] receiverPortIndex() {
+        return receiverPortIndex.clone();
+    }
+
+    /** Adds static FDB entries (02:5f:..., spread over the receivers' ports) until {@code count} fillers are there. */
+    void fillFdb(int count, Runnable progress) {
+        switchThread.run(() -> {
+            for (int i = fillers; i < count; i++) {
+                rt.addFdb(receiverPortIndex[i % receiverPortIndex.length], fillerMac(i), 0, true, true);
+                if ((i & 0xffff) == 0) {
+                    progress.run();
+                }
+            }
+        });
+        fillers = Math.max(fillers, count);
+    }
+
+    int fillers() {
+        return fillers;
+    }
+
+    static MacAddress fillerMac(int i) {
+        return MacAddress.of(new byte[] {0x02, 0x5f, (byte) (i >>> 24), (byte) (i >>> 16), (byte) (i >>> 8), (byte) i});
+    }
+
+    /**
+     * Makes the FDB hold exactly the entries {@code plan} needs: each flow's source MAC static
+     * on the sender's port (so nothing is learned or moved) and its destination MAC static on
+     * its receiver's port. The previous plan's entries go.
+     */
+    void installFlows(FlowPlan plan) {
+        if (plan.receivers() != receivers.size()) {
+            throw new IllegalArgumentException("plan for " + plan.receivers() + " receivers on a lab with " + receivers.size());
+        }
+        FlowPlan old = flowsInstalled;
+        switchThread.run(() -> {
+            if (old != null) {
+                for (int f = 0; f < old.flows(); f++) {
+                    rt.deleteFdb(senderPortIndex, old.sourceMac(f), 0);
+                    rt.deleteFdb(receiverPortIndex[old.receiverOf(f)], old.destinationMac(f), 0);
+                }
+            }
+            for (int f = 0; f < plan.flows(); f++) {
+                rt.addFdb(senderPortIndex, plan.sourceMac(f), 0, true, true);
+                rt.addFdb(receiverPortIndex[plan.receiverOf(f)], plan.destinationMac(f), 0, true, true);
+            }
+        });
+        flowsInstalled = plan;
+    }
+
+    /** Entries in the bridge's FDB now (from a netlink dump), local ones included. */
+    int fdbSize() {
+        return switchThread.call(() -> (int) rt.fdb().stream().filter(e -> e.isBridgeEntry()).count());
+    }
+
+    /** Waits until the daemon's map holds every entry of the installed flows. */
+    void awaitMirrored(DaemonMaps maps, long timeoutMillis) {
+        FlowPlan plan = flowsInstalled;
+        long end = System.nanoTime() + timeoutMillis * 1_000_000;
+        for (int f = 0; f < plan.flows(); f++) {
+            while (!maps.has(bridgeIndex, plan.sourceMac(f)) || !maps.has(bridgeIndex, plan.destinationMac(f))) {
+                if (System.nanoTime() > end) {
+                    throw new IllegalStateException("the daemon did not mirror flow " + f + " (" + plan.sourceMac(f)
+                            + " -> " + plan.destinationMac(f) + ") within " + timeoutMillis + " ms");
+                }
+                Cpus.sleep(2);
+            }
+        }
+    }
+
+    /** Frames and bytes the sinks counted, summed. */
+    long[] sinkCounts() {
+        long[] sum = new long[2];
+        for (BenchPrograms s : sinks) {
+            long[] c = s.count("sink_count");
+            sum[0] += c[0];
+            sum[1] += c[1];
+        }
+        return sum;
+    }
+
+    /**
+     * The receivers' own count of frames their XDP dropped (ethtool -S xdp_drops): the sinks'
+     * independent witness for frames that crossed the veth (kernel bridge, XDP paths). Frames
+     * a TC hook delivers with bpf_redirect_peer do not cross it and are not in this count.
+     */
+    long receiverXdpDrops() {
+        long sum = 0;
+        for (Host r : receivers) {
+            sum += EthtoolStats.xdpDrops(r.ns(), r.ifname());
+        }
+        return sum;
+    }
+
+    /** Frames that reached {@code p1}'s XDP and what it did with them (ethtool -S), for the record. */
+    Map<String, Long> forwarderCounters() {
+        Map<String, Long> all = EthtoolStats.of(lab.switchNs(), sender.portName());
+        Map<String, Long> out = new LinkedHashMap<>();
+        all.forEach((k, v) -> {
+            if (k.contains("xdp") || k.startsWith("rx_queue_0_drops") || k.equals("peer_ifindex")) {
+                out.put(k, v);
+            }
+        });
+        return out;
+    }
+
+    @Override
+    public void close() {
+        for (BpfLink l : sinkLinks) {
+            l.close();
+        }
+        for (BenchPrograms s : sinks) {
+            s.close();
+        }
+        try {
+            rt.close();
+        } catch (RuntimeException e) {
+            // the namespace goes anyway
+        }
+        switchThread.close();
+        lab.close();
+    }
+}

@@ -1,0 +1,142 @@
+package dev.xbridge.bench;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.xbridge.bpf.BpfLink;
+import dev.xbridge.bpf.BpfMap;
+import dev.xbridge.bpf.BpfObject;
+import dev.xbridge.bpf.LibBpf;
+import dev.xbridge.bpf.RunOptions;
+import dev.xbridge.bpf.RunResult;
+import dev.xbridge.bpf.TcDirection;
+import dev.xbridge.bpf.UpdateFlag;
+import dev.xbridge.bpf.XdpMd;
+import dev.xbridge.bpf.XdpMode;
+import dev.xbridge.sys.NetNamespace;
+import dev.xbridge.testbed.Netns;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * One loaded instance of bench.bpf.o ({@code src/main/bpf/bench.bpf.c}) used in one role:
+ * generator, sink or bare redirect. Each instance has its own maps, so each sink counts
+ * for its own host.
+ */
+final class BenchPrograms implements AutoCloseable {
+    static final String RESOURCE = "/bpf/bench.bpf.o";
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final int XDP_TX = 3;
+
+    private final BpfObject object;
+
+    private BenchPrograms(BpfObject object) {
+        this.object = object;
+    }
+
+    static BenchPrograms load(FlowPlan plan) {
+        BpfObject o = BpfObject.openResource(RESOURCE);
+        try {
+            o.setConstant("bench_flows", plan.flows());
+            o.setConstant("bench_receivers", plan.receivers());
+            o.load();
+            return new BenchPrograms(o);
+        } catch (RuntimeException e) {
+            o.close();
+            throw e;
+        }
+    }
+
+    BpfObject object() {
+        return object;
+    }
+
+    /** Frames and bytes counted in {@code mapName} slot 0, summed over CPUs. */
+    long[] count(String mapName) {
+        BpfMap map = object.map(mapName);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment key = arena.allocate(4, 4);
+            MemorySegment values = arena.allocate(map.valueBufferSize(), 8);
+            if (!map.lookup(key, values)) {
+                return new long[2];
+            }
+            long packets = 0;
+            long bytes = 0;
+            for (int cpu = 0, n = LibBpf.possibleCpus(); cpu < n; cpu++) {
+                long at = (long) cpu * map.valueSlotSize();
+                packets += values.get(ValueLayout.JAVA_LONG, at);
+                bytes += values.get(ValueLayout.JAVA_LONG, at + 8);
+            }
+            return new long[] {packets, bytes};
+        }
+    }
+
+    /** Attaches {@code program} to {@code dev} in {@code ns}, native mode. */
+    BpfLink attach(Netns ns, String dev, String program) {
+        int ifindex = ifindex(ns, dev);
+        try (NetNamespace inside = ns.enter()) {
+            return inside.call(() -> object.program(program).attachXdp(ifindex, XdpMode.NATIVE));
+        }
+    }
+
+    /** Attaches {@code program} at TC ingress of {@code dev} in {@code ns} (a tcx link). */
+    BpfLink attachTcIngress(Netns ns, String dev, String program) {
+        int ifindex = ifindex(ns, dev);
+        try (NetNamespace inside = ns.enter()) {
+            return inside.call(() -> object.program(program).attachTcx(ifindex, TcDirection.INGRESS));
+        }
+    }
+
+    /**
+     * bare_tx[receiver] = egress ifindex. A devmap resolves the ifindex at update time in the
+     * updating thread's namespace (dev_map_update_elem: dev_get_by_index(current->nsproxy->net_ns)),
+     * so the update runs inside {@code ns}, where the ports are; from the root namespace it
+     * would name some other device there.
+     */
+    void setBareEgress(Netns ns, int receiver, int ifindex) {
+        BpfMap map = object.map("bare_tx");
+        try (NetNamespace inside = ns.enter()) {
+            inside.run(() -> {
+                try (Arena arena = Arena.ofConfined()) {
+                    map.update(arena.allocateFrom(ValueLayout.JAVA_INT, receiver),
+                            arena.allocateFrom(ValueLayout.JAVA_INT, ifindex), UpdateFlag.ANY);
+                }
+            });
+        }
+    }
+
+    /**
+     * Runs bench_gen once on {@code frame} without live frames and returns the frame as it would
+     * leave (data_out), to check the generator's rewriting against {@link FlowPlan}.
+     */
+    byte[] generateOnce(byte[] frame) {
+        RunResult r = object.program("bench_gen").run(RunOptions.of(frame));
+        if (r.retval() != XDP_TX) {
+            throw new IllegalStateException("bench_gen returned " + r.retval() + ", expected XDP_TX");
+        }
+        return r.dataOut();
+    }
+
+    /**
+     * One live-frames run (BPF_PROG_RUN with BPF_F_TEST_XDP_LIVE_FRAMES) on the calling thread:
+     * {@code repeat} frames built from {@code template} leave through {@code ifindex} (XDP_TX).
+     */
+    void sendLive(byte[] template, int ifindex, int repeat, int batch) {
+        RunOptions o = new RunOptions(template, XdpMd.forFrame(template.length).ingressIfindex(ifindex).toBytes(),
+                repeat, RunOptions.BPF_F_TEST_XDP_LIVE_FRAMES, 0, batch, 0);
+        object.program("bench_gen").run(o);
+    }
+
+    static int ifindex(Netns ns, String dev) {
+        String out = ns.ip("-j", "link", "show", "dev", dev).stdout();
+        try {
+            return JSON.readTree(out).path(0).path("ifindex").asInt();
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException("cannot parse `ip -j link show dev " + dev + "` in " + ns + ": " + out, e);
+        }
+    }
+
+    @Override
+    public void close() {
+        object.close();
+    }
+}

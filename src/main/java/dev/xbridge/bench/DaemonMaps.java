@@ -1,0 +1,91 @@
+package dev.xbridge.bench;
+
+import dev.xbridge.bpf.BpfMap;
+import dev.xbridge.bpf.BpfMapIds;
+import dev.xbridge.bridge.FdbKey;
+import dev.xbridge.netlink.MacAddress;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * The running daemon's FDB map, seen from outside: the daemon pins nothing, so the map's id
+ * comes from the {@code map_id} line of its fds in {@code /proc/PID/fdinfo}, and a new fd
+ * from bpf_map_get_fd_by_id. Looking up one key there is how the bench sees "the datapath
+ * acts on it": the program reads the same map.
+ */
+final class DaemonMaps implements AutoCloseable {
+    private final BpfMap fdb;
+    private final Arena arena = Arena.ofConfined();
+    private final MemorySegment key = arena.allocate(FdbKey.SIZE, 8);
+    private final MemorySegment value;
+
+    private DaemonMaps(BpfMap fdb) {
+        this.fdb = fdb;
+        this.value = arena.allocate(fdb.valueBufferSize(), 8);
+    }
+
+    /** Finds the map named {@code fdb} among {@code pid}'s fds; waits up to {@code timeoutMillis} for it. */
+    static DaemonMaps of(long pid, long timeoutMillis) {
+        long end = System.nanoTime() + timeoutMillis * 1_000_000;
+        while (true) {
+            for (int id : mapIds(pid)) {
+                BpfMap m;
+                try {
+                    m = BpfMapIds.open(id);
+                } catch (RuntimeException e) {
+                    continue; // freed meanwhile
+                }
+                if (m.name().equals("fdb") && m.keySize() == FdbKey.SIZE) {
+                    return new DaemonMaps(m);
+                }
+                m.close();
+            }
+            if (System.nanoTime() > end) {
+                throw new IllegalStateException("process " + pid + " holds no BPF map named fdb (is it an xbridge daemon?)");
+            }
+            Cpus.sleep(20);
+        }
+    }
+
+    static List<Integer> mapIds(long pid) {
+        List<Integer> ids = new ArrayList<>();
+        try (Stream<Path> fds = Files.list(Path.of("/proc", Long.toString(pid), "fdinfo"))) {
+            for (Path fd : (Iterable<Path>) fds::iterator) {
+                try {
+                    for (String line : Files.readAllLines(fd)) {
+                        if (line.startsWith("map_id:")) {
+                            ids.add(Integer.parseInt(line.substring(7).strip()));
+                        }
+                    }
+                } catch (IOException | RuntimeException e) {
+                    // closed meanwhile
+                }
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot list /proc/" + pid + "/fdinfo: " + e.getMessage(), e);
+        }
+        return ids;
+    }
+
+    int maxEntries() {
+        return fdb.maxEntries();
+    }
+
+    /** Whether the datapath's FDB holds {@code mac} on bridge {@code bridgeIndex}. One bpf(2) call, no allocation. */
+    boolean has(int bridgeIndex, MacAddress mac) {
+        FdbKey.CODEC.write(key, new FdbKey(bridgeIndex, 0, mac));
+        return fdb.lookup(key, value);
+    }
+
+    @Override
+    public void close() {
+        fdb.close();
+        arena.close();
+    }
+}

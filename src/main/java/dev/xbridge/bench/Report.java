@@ -1,0 +1,74 @@
+package dev.xbridge.bench;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What {@code xbridge bench} measured, as written to {@code --json}. Rates are of frames the
+ * sinks received; Gbit/s counts the frames' bytes in memory (no FCS, preamble or gap).
+ */
+public record Report(Environment environment, List<ScenarioResult> scenarios, List<TcpResult> tcp,
+        ControlPlaneResult controlPlane, List<String> notes) {
+
+    /**
+     * @param pinning role -> where it ran (generator, forwarder, sink)
+     * @param bridgeNf whether br_netfilter's bridge-nf-call-* stayed on in the switch namespace
+     */
+    public record Environment(String kernel, int cpus, String preset, int trials, double trialSeconds, long ratePps,
+            boolean bridgeNf, Map<String, String> pinning) {}
+
+    /** One trial of one path. {@code sinkWitness}: the receivers' own ethtool xdp_drops count over the trial. */
+    public record Trial(double seconds, long offered, long received, long receivedBytes, long sinkWitness) {
+        public double pps() {
+            return seconds > 0 ? received / seconds : 0;
+        }
+
+        public double offeredPps() {
+            return seconds > 0 ? offered / seconds : 0;
+        }
+
+        public double gbps() {
+            return seconds > 0 ? receivedBytes * 8 / seconds / 1e9 : 0;
+        }
+
+        /** Offered frames that did not arrive, in percent. */
+        public double lossPercent() {
+            return offered > 0 ? 100.0 * (offered - received) / offered : 0;
+        }
+    }
+
+    /**
+     * @param status "ok", or why the path was not measured
+     * @param vsKernel median pps over the kernel bridge's median pps in the same scenario
+     * @param vsBare median pps over the bare redirect's
+     */
+    public record PathResult(String path, String status, List<Trial> trials, Summary mpps, Summary gbps,
+            Summary offeredMpps, Summary lossPercent, Double vsKernel, Double vsBare) {
+        public boolean ok() {
+            return status.equals("ok");
+        }
+
+        static PathResult unavailable(String path, String why) {
+            Summary none = Summary.of(List.of());
+            return new PathResult(path, why, List.of(), none, none, none, none, null, null);
+        }
+    }
+
+    /** @param fdbEntries entries in the bridge's FDB during the scenario (fillers, 2 per flow, locals) */
+    public record ScenarioResult(String name, int frameSize, int flows, int fdbFillers, int fdbEntries, int ports,
+            List<PathResult> paths) {}
+
+    public record TcpResult(String path, String status, Summary gbps, long retransmits) {}
+
+    /**
+     * Every figure null when not measured. Latencies in microseconds from sending the netlink
+     * request to the daemon's FDB map showing the change.
+     *
+     * @param method how "the datapath acts on it" was observed
+     */
+    public record ControlPlaneResult(String method, int changes, Double addP50Micros, Double addP99Micros,
+            Double delP50Micros, Double delP99Micros, Double allP50Micros, Double allP99Micros, Double allMaxMicros,
+            Integer syncEntries, Double syncSeconds, Double readyEmptySeconds, Double readyWithEntriesSeconds,
+            Integer rssEntries, Long rssBytes, Double readyLargeSeconds, Double idleCpuPercent, Double idleCpuPercentLarge,
+            Double churnCpuPercent, Double churnChangesPerSecond) {}
+}

@@ -1,0 +1,52 @@
+package dev.xbridge.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class ReportWriterTest {
+    private static Report.Trial trial(long received) {
+        return new Report.Trial(1.0, 1_000_000, received, received * 60, received);
+    }
+
+    private static Report sample() {
+        List<Report.PathResult> paths = Bench.withRatios(List.of(
+                Bench.summarize("kernel bridge", List.of(trial(500_000), trial(600_000), trial(550_000))),
+                Report.PathResult.unavailable("xbridge tc", "not available yet"),
+                Bench.summarize("bare redirect", List.of(trial(1_000_000), trial(1_000_000), trial(1_000_000))),
+                Bench.summarize("xbridge xdp", List.of(trial(900_000), trial(950_000), trial(990_000)))));
+        return new Report(new Report.Environment("6.18", 2, "test", 3, 1.0, 0, false, Map.of("generator", "CPU 0")),
+                List.of(new Report.ScenarioResult("64B 1 flow fdb+0 2p", 64, 1, 0, 6, 2, paths)), List.of(), null, List.of());
+    }
+
+    @Test
+    void ratiosAreOfMediansInTheSameScenario() {
+        List<Report.PathResult> p = sample().scenarios().get(0).paths();
+        Report.PathResult xdp = p.get(3);
+        assertThat(xdp.mpps().median()).isEqualTo(0.95);
+        assertThat(xdp.vsKernel()).isCloseTo(0.95 / 0.55, org.assertj.core.data.Offset.offset(1e-9));
+        assertThat(xdp.vsBare()).isCloseTo(0.95, org.assertj.core.data.Offset.offset(1e-9));
+        assertThat(xdp.lossPercent().median()).isCloseTo(5.0, org.assertj.core.data.Offset.offset(1e-9));
+        assertThat(xdp.gbps().median()).isCloseTo(0.95e6 * 480 / 1e9, org.assertj.core.data.Offset.offset(1e-9));
+        assertThat(p.get(1).vsKernel()).isNull();
+    }
+
+    @Test
+    void tableShowsEveryPathAndWhyOneIsMissing() {
+        String t = ReportWriter.table(sample());
+        assertThat(t).contains("kernel bridge  0.500 / 0.550 / 0.600").contains("xbridge tc     not available yet")
+                .contains("1.73").contains("95%");
+    }
+
+    @Test
+    void svgHasOneBarPerMeasuredPathAndEscapesText() {
+        String svg = ReportWriter.svg(sample());
+        assertThat(svg.split("<title>", -1)).hasSize(4); // a tooltip per bar: three measured paths
+        assertThat(ReportWriter.esc("a<b & \"c\"")).isEqualTo("a&lt;b &amp; &quot;c&quot;");
+        assertThat(ReportWriter.niceCeiling(0.93)).isEqualTo(1.0);
+        assertThat(ReportWriter.niceCeiling(1.9)).isEqualTo(2.0);
+        assertThat(ReportWriter.niceCeiling(3.1)).isEqualTo(5.0);
+    }
+}
