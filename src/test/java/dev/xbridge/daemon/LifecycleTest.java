@@ -28,7 +28,8 @@ class LifecycleTest {
     @BeforeEach
     void start() {
         Requires.root();
-        lab = BridgeLab.builder().prefix("xbt").hosts(2).hostOffloads(false).build();
+        // A long ageing_time: aging samples (one per source per tenth of it) stay out of counted windows.
+        lab = BridgeLab.builder().prefix("xbt").hosts(2).hostOffloads(false).ageingTime(Duration.ofHours(1)).build();
         daemon = DaemonProcess.start(lab.switchNs());
     }
 
