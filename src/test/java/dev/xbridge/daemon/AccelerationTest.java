@@ -3,7 +3,6 @@ package dev.xbridge.daemon;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.xbridge.testbed.BridgeLab;
 import dev.xbridge.testbed.DaemonProcess;
 import dev.xbridge.testbed.EthtoolStats;
@@ -11,14 +10,10 @@ import dev.xbridge.testbed.Host;
 import dev.xbridge.testbed.Iperf;
 import dev.xbridge.testbed.Netns;
 import dev.xbridge.testbed.PingResult;
-import dev.xbridge.testing.Requires;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.function.BooleanSupplier;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -31,27 +26,7 @@ import org.junit.jupiter.api.Test;
  * XDP (exact only then, PLATFORM.md); {@link TcAccelerationTest} covers the
  * TC hook that default offloads get.
  */
-class AccelerationTest {
-    static final ObjectMapper JSON = new ObjectMapper();
-
-    BridgeLab lab;
-    DaemonProcess daemon;
-
-    @BeforeEach
-    void requireRoot() {
-        Requires.root();
-    }
-
-    @AfterEach
-    void cleanUp() {
-        if (daemon != null) {
-            daemon.close();
-        }
-        if (lab != null) {
-            lab.close();
-        }
-    }
-
+class AccelerationTest extends DaemonLabTest {
     BridgeLab lab(int hosts, Duration ageing) {
         // Tests that count redirects exactly use a long ageing_time: one frame per source and
         // tenth of it goes to the kernel as an aging sample, so with the default 300 s a sample
@@ -62,32 +37,8 @@ class AccelerationTest {
         return lab;
     }
 
-    Status.PortStatus port(String name) {
-        return daemon.status().bridges().stream().flatMap(b -> b.ports().stream())
-                .filter(p -> p.name().equals(name)).findFirst()
-                .orElseThrow(() -> new AssertionError("status has no port " + name + ": " + daemon.status()));
-    }
 
-    static void await(String what, Duration timeout, BooleanSupplier condition) {
-        long end = System.nanoTime() + timeout.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > end) {
-                throw new AssertionError("timed out after " + timeout.toMillis() + " ms waiting for " + what);
-            }
-            try {
-                Thread.sleep(20);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new AssertionError(e);
-            }
-        }
-    }
 
-    /** Waits until the daemon mirrors {@code mac} behind {@code port}. */
-    void awaitMirrored(String mac, String port) {
-        await(mac + " mirrored on " + port, Duration.ofSeconds(10),
-                () -> daemon.fdb().stream().anyMatch(r -> r.mac().equals(mac) && r.port().equals(port)));
-    }
 
     /**
      * Pings until both ports have fast-pathed a frame. The first fast-pathable

@@ -3,20 +3,15 @@ package dev.xbridge.daemon;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.xbridge.testbed.BridgeLab;
 import dev.xbridge.testbed.DaemonProcess;
 import dev.xbridge.testbed.Host;
 import dev.xbridge.testbed.Iperf;
 import dev.xbridge.testbed.Netns;
 import dev.xbridge.testbed.PingResult;
-import dev.xbridge.testing.Requires;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.function.BooleanSupplier;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -31,41 +26,9 @@ import org.junit.jupiter.api.Test;
  * the kernel bridge alone. (No netfilter counter: a bridge-family chain would
  * rightly make xbridge step aside.)
  */
-class TcAccelerationTest {
-    static final ObjectMapper JSON = new ObjectMapper();
+class TcAccelerationTest extends DaemonLabTest {
 
-    BridgeLab lab;
-    DaemonProcess daemon;
 
-    @BeforeEach
-    void requireRoot() {
-        Requires.root();
-    }
-
-    @AfterEach
-    void cleanUp() {
-        if (daemon != null) {
-            daemon.close();
-        }
-        if (lab != null) {
-            lab.close();
-        }
-    }
-
-    Status.PortStatus port(String name) {
-        return daemon.status().bridges().stream().flatMap(b -> b.ports().stream())
-                .filter(p -> p.name().equals(name)).findFirst()
-                .orElseThrow(() -> new AssertionError("status has no port " + name + ": " + daemon.status()));
-    }
-
-    static void await(String what, Duration timeout, BooleanSupplier condition) {
-        AccelerationTest.await(what, timeout, condition);
-    }
-
-    void awaitMirrored(String mac, String port) {
-        await(mac + " mirrored on " + port, Duration.ofSeconds(10),
-                () -> daemon.fdb().stream().anyMatch(r -> r.mac().equals(mac) && r.port().equals(port)));
-    }
 
     /** Seconds since the kernel bridge last forwarded a frame to {@code mac} ({@code bridge -s fdb}: used). */
     long usedSecondsAgo(String mac) {
