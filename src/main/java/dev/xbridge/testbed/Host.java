@@ -113,6 +113,31 @@ public final class Host {
         return LinkStats.of(ns, ifname);
     }
 
+    /**
+     * ICMP frames that reached {@code eth0}, counted by an nftables netdev
+     * ingress counter installed on first use: it sees frames not addressed to
+     * the host too (floods, hairpin), and leaves out what the bridge device
+     * sends on its own schedule (IGMP reports), which {@link #rxPackets()}
+     * counts.
+     */
+    public long icmpReceived() {
+        if (!icmpCounter) {
+            ns.exec("nft", "add", "table", "netdev", "xbt");
+            ns.exec("nft", "add", "chain", "netdev", "xbt", "in",
+                    "{ type filter hook ingress device \"" + ifname + "\" priority 0; }");
+            ns.exec("nft", "add", "rule", "netdev", "xbt", "in", "ip", "protocol", "icmp", "counter");
+            icmpCounter = true;
+        }
+        String out = ns.exec("nft", "list", "chain", "netdev", "xbt", "in").stdout();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("counter packets (\\d+)").matcher(out);
+        if (!m.find()) {
+            throw new IllegalStateException("no ICMP counter in " + ns + ": " + out);
+        }
+        return Long.parseLong(m.group(1));
+    }
+
+    private boolean icmpCounter;
+
     /** Frames {@code eth0} received. */
     public long rxPackets() {
         return stats().rxPackets();

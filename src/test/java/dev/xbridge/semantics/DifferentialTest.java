@@ -54,10 +54,7 @@ class DifferentialTest {
         try (BridgeLab lab = BridgeLab.builder().prefix("xbt").hosts(HOSTS).hostOffloads(false).build()) {
             Netns sw = lab.switchNs();
             for (Host h : lab.hosts()) {
-                h.ns().exec("nft", "add", "table", "netdev", "xbt");
-                h.ns().exec("nft", "add", "chain", "netdev", "xbt", "in", "{ type filter hook ingress device \"" + h.ifname()
-                        + "\" priority 0; }");
-                h.ns().exec("nft", "add", "rule", "netdev", "xbt", "in", "ip", "protocol", "icmp", "counter");
+                h.icmpReceived(); // installs the counter before any traffic
                 for (Host other : lab.hosts()) {
                     if (h != other) {
                         h.ns().exec("ip", "neigh", "replace", other.ip(), "lladdr", other.mac(), "dev", h.ifname(),
@@ -177,25 +174,16 @@ class DifferentialTest {
         void run(String name, java.util.function.Supplier<String> action) {
             Map<Host, Long> before = new LinkedHashMap<>();
             for (Host h : lab.hosts()) {
-                before.put(h, icmpReceived(h));
+                before.put(h, h.icmpReceived());
             }
             settle();
             String pings = action.get();
             settle();
             List<Long> received = new ArrayList<>();
             for (Host h : lab.hosts()) {
-                received.add(icmpReceived(h) - before.get(h));
+                received.add(h.icmpReceived() - before.get(h));
             }
             rows.add(new Row(name, received, pings));
-        }
-
-        static long icmpReceived(Host h) {
-            String out = h.ns().exec("nft", "list", "chain", "netdev", "xbt", "in").stdout();
-            java.util.regex.Matcher m = java.util.regex.Pattern.compile("counter packets (\\d+)").matcher(out);
-            if (!m.find()) {
-                throw new IllegalStateException("no counter in: " + out);
-            }
-            return Long.parseLong(m.group(1));
         }
 
         /**
