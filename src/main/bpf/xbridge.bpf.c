@@ -57,6 +57,15 @@ struct {
 	__type(value, __u32);
 } tx_ports SEC(".maps");
 
+/* VLAN membership of ports of bridges with VLAN filtering. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536); /* the loader sets the configured size */
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* see ports */
+	__type(key, struct xb_vlan_key);
+	__type(value, struct xb_vlan);
+} port_vlans SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, XB_MAX_PORTS);
@@ -98,25 +107,33 @@ static __always_inline int mac_is_link_local(const __u8 *mac)
  * An ARP/RARP frame, or an ICMPv6 neighbour solicitation or advertisement
  * directly after the IPv6 header, as br_handle_frame_finish() picks them for
  * br_do_proxy_suppress_arp() and br_do_suppress_nd() (br_is_nd_neigh_msg).
+ * proto and l3 are skb->protocol and the network header after the bridge's
+ * own VLAN tag, if any, is taken off.
  */
-static __always_inline int is_neigh_frame(struct ethhdr *eth, void *data_end)
+static __always_inline int is_neigh_frame(__be16 proto, void *l3, void *data_end)
 {
-	if (eth->h_proto == bpf_htons(ETH_P_ARP) || eth->h_proto == bpf_htons(ETH_P_RARP))
+	if (proto == bpf_htons(ETH_P_ARP) || proto == bpf_htons(ETH_P_RARP))
 		return 1;
-	if (eth->h_proto != bpf_htons(ETH_P_IPV6))
+	if (proto != bpf_htons(ETH_P_IPV6))
 		return 0;
-	struct ipv6hdr *ip6 = (void *)(eth + 1);
+	struct ipv6hdr *ip6 = l3;
 	__u8 *icmp_type = (__u8 *)(ip6 + 1);
 	if ((void *)(icmp_type + 1) > data_end)
 		return 0;
 	return ip6->nexthdr == 58 /* IPPROTO_ICMPV6 */ && (*icmp_type == 135 || *icmp_type == 136);
 }
 
-static __always_inline void fdb_key(struct xb_fdb_key *key, __u32 bridge, const __u8 *mac)
+static __always_inline void fdb_key(struct xb_fdb_key *key, __u32 bridge, __u16 vid, const __u8 *mac)
 {
 	key->bridge = bridge;
-	key->vid = 0;
+	key->vid = vid;
 	__builtin_memcpy(key->mac, mac, 6);
+}
+
+static __always_inline struct xb_vlan *port_vlan(__u32 ifindex, __u16 vid)
+{
+	struct xb_vlan_key key = { .ifindex = ifindex, .vid = vid };
+	return bpf_map_lookup_elem(&port_vlans, &key);
 }
 
 static __always_inline int decided(struct xb_decision *d, __u32 action, __u32 reason)
@@ -133,25 +150,50 @@ struct xb_egress {
 };
 
 /*
+ * A frame as the decision core sees it. The entry point finds the outer VLAN
+ * tag: in the data for XDP, in the sk_buff for TC (the stack has moved it
+ * there before TC ingress runs).
+ */
+struct xb_frame {
+	struct ethhdr *eth;
+	void *data_end;
+	__be16 tag_proto; /* the outer tag's TPID, 0 when the frame has none */
+	__u16 tci;        /* the outer tag's TCI */
+	__be16 proto;     /* the ethertype after the outer tag (h_proto when untagged) */
+	void *l3;         /* the header after the outer tag */
+	__u8 tag_in_skb;  /* the outer tag is in the sk_buff (skb->vlan_tci), not in the data */
+};
+
+#define VLAN_VID_MASK 0x0fff
+
+/* include/linux/if_vlan.h (not UAPI): the 4 bytes after the TPID. */
+struct vlan_hdr {
+	__be16 h_vlan_TCI;
+	__be16 h_vlan_encapsulated_proto;
+};
+
+/*
  * The decision core, shared by every entry point. Fills *d and returns its
  * action. can_take is the XB_PORT_* flag an egress port needs for this entry
  * point's redirect (an XDP frame and an sk_buff go to different targets);
  * *out_port gets the egress port's facts on a redirect. Each check is one
  * rule of the kernel bridge; the order follows br_handle_frame() then
- * br_handle_frame_finish() then should_deliver().
+ * br_handle_frame_finish() then should_deliver(). docs/semantics.md lists them.
  */
-static __always_inline int xb_decide(void *data, void *data_end, __u32 ingress, __u16 can_take,
+static __always_inline int xb_decide(struct xb_frame *f, __u32 ingress, __u16 can_take,
 				     struct xb_decision *d, struct xb_egress *out_port)
 {
-	struct ethhdr *eth = data;
+	struct ethhdr *eth = f->eth;
 
 	d->egress = 0;
 	d->slot = 0;
+	d->vid = 0;
+	d->tag = XB_TAG_KEEP;
+	d->out_tagged = 0;
+	d->tci = 0;
+	d->tag_proto = 0;
 	out_port->mtu = 0;
 	out_port->flags = 0;
-
-	if ((void *)(eth + 1) > data_end)
-		return decided(d, XB_ACT_PASS, XB_PASS_MALFORMED);
 
 	struct xb_port *in = bpf_map_lookup_elem(&ports, &ingress);
 	if (!in)
@@ -167,6 +209,38 @@ static __always_inline int xb_decide(void *data, void *data_end, __u32 ingress, 
 		return decided(d, XB_ACT_PASS, XB_PASS_SRC_INVALID);
 
 	/*
+	 * VLAN filtering, br_allowed_ingress() -> __allowed_ingress(): a tag of
+	 * the bridge's vlan_protocol gives the VID; a frame without one (or with a
+	 * tag of the other protocol, which the kernel keeps as payload) and a
+	 * priority-tagged one (VID 0) get the port's PVID, and without a PVID are
+	 * dropped. The port must be a member of the VLAN; when the port forwards,
+	 * the VLAN's own STP state takes over: learning learns then drops, the
+	 * rest drop. vlan_learn: the kernel would learn the source (br_fdb_update
+	 * with this VID); vlan_fwd: it would go on to forward.
+	 */
+	__u16 vid = 0;
+	int tagged = 0;
+	int vlan_learn = 1;
+	int vlan_fwd = 1;
+	if (in_flags & XB_PORT_VLAN) {
+		if (f->tag_proto && f->tag_proto == in->vlan_proto) {
+			tagged = 1;
+			vid = f->tci & VLAN_VID_MASK;
+		}
+		if (!vid)
+			vid = in->pvid;
+		struct xb_vlan *v = vid ? port_vlan(ingress, vid) : 0;
+		if (!v) {
+			vlan_learn = 0;
+			vlan_fwd = 0;
+		} else if (in_state == XB_STATE_FORWARDING) {
+			vlan_learn = v->state == XB_STATE_FORWARDING || v->state == XB_STATE_LEARNING;
+			vlan_fwd = v->state == XB_STATE_FORWARDING;
+		}
+		d->vid = vid;
+	}
+
+	/*
 	 * br_fdb_update() runs for every frame the kernel takes from a learning
 	 * port in the learning or forwarding state, broadcast, multicast and
 	 * link-local ones included. A source known behind another port is about
@@ -177,8 +251,8 @@ static __always_inline int xb_decide(void *data, void *data_end, __u32 ingress, 
 	struct xb_fdb_key key;
 	struct xb_fdb_val *src = 0;
 	int src_moved = 0;
-	if (in_flags & XB_PORT_LEARNING) {
-		fdb_key(&key, bridge, eth->h_source);
+	if ((in_flags & XB_PORT_LEARNING) && vlan_learn) {
+		fdb_key(&key, bridge, vid, eth->h_source);
 		src = bpf_map_lookup_elem(&fdb, &key);
 		if (src && (src->port != ingress || (src->flags & XB_FDB_LOCAL))) {
 			src_moved = 1;
@@ -196,18 +270,30 @@ static __always_inline int xb_decide(void *data, void *data_end, __u32 ingress, 
 	/* br_handle_frame: only BR_STATE_FORWARDING reaches forwarding (LEARNING learns, then drops). */
 	if (in_state != XB_STATE_FORWARDING)
 		return decided(d, XB_ACT_PASS, XB_PASS_NOT_FORWARDING);
-	/* A VLAN device on the port would take tagged frames before the bridge's rx_handler. */
-	if (eth->h_proto == bpf_htons(ETH_P_8021Q) || eth->h_proto == bpf_htons(ETH_P_8021AD))
+	if (in_flags & XB_PORT_VLAN) {
+		if (!vlan_fwd)
+			return decided(d, XB_ACT_PASS, XB_PASS_VLAN_INGRESS);
+		/* An sk_buff's tag of the other protocol goes back into the payload (__allowed_ingress): the kernel's. */
+		if (f->tag_in_skb && f->tag_proto && !tagged)
+			return decided(d, XB_ACT_PASS, XB_PASS_VLAN);
+	} else if (f->tag_proto) {
+		/* Without VLAN filtering, a VLAN device on the port would take tagged frames first. */
 		return decided(d, XB_ACT_PASS, XB_PASS_VLAN);
+	}
 	if (mac_is_multicast(eth->h_dest))
 		return decided(d, XB_ACT_PASS, mac_is_broadcast(eth->h_dest) ? XB_PASS_BROADCAST : XB_PASS_MULTICAST);
 	/*
 	 * With proxy_arp, proxy_arp_wifi or neigh_suppress on any port of the
 	 * bridge, the kernel may answer or suppress ARP/ND from any port (the
-	 * target's port flags count too): those frames are the kernel's.
+	 * target's port flags count too): those frames are the kernel's. It reads
+	 * skb->protocol, which is the ethertype after the bridge's own tag.
 	 */
-	if ((in_flags & XB_PORT_NEIGH) && is_neigh_frame(eth, data_end))
-		return decided(d, XB_ACT_PASS, XB_PASS_PORT_KERNEL);
+	if (in_flags & XB_PORT_NEIGH) {
+		__be16 proto = tagged ? f->proto : eth->h_proto;
+		void *l3 = tagged ? f->l3 : (void *)(eth + 1);
+		if (is_neigh_frame(proto, l3, f->data_end))
+			return decided(d, XB_ACT_PASS, XB_PASS_PORT_KERNEL);
+	}
 	if (in_flags & XB_PORT_LEARNING) {
 		if (!src)
 			return decided(d, XB_ACT_PASS, XB_PASS_SRC_UNKNOWN);
@@ -215,7 +301,8 @@ static __always_inline int xb_decide(void *data, void *data_end, __u32 ingress, 
 			return decided(d, XB_ACT_PASS, XB_PASS_SRC_MOVED);
 	}
 
-	fdb_key(&key, bridge, eth->h_dest);
+	/* br_handle_frame_finish: br_fdb_find_rcu(br, h_dest, vid) */
+	fdb_key(&key, bridge, vid, eth->h_dest);
 	struct xb_fdb_val *dst = bpf_map_lookup_elem(&fdb, &key);
 	if (!dst)
 		return decided(d, XB_ACT_PASS, XB_PASS_DST_UNKNOWN);
@@ -234,6 +321,28 @@ static __always_inline int xb_decide(void *data, void *data_end, __u32 ingress, 
 		return decided(d, XB_ACT_PASS, XB_PASS_EGRESS_UNAVAILABLE);
 	if (out->state != XB_STATE_FORWARDING)
 		return decided(d, XB_ACT_PASS, XB_PASS_EGRESS_BLOCKED);
+	/*
+	 * should_deliver(): br_allowed_egress() wants the egress port to be a
+	 * member of the VLAN with the VLAN forwarding there; br_handle_vlan()
+	 * then sends it untagged or tagged as that membership says.
+	 */
+	if (in_flags & XB_PORT_VLAN) {
+		struct xb_vlan *ev = port_vlan(egress, vid);
+		if (!ev || ev->state != XB_STATE_FORWARDING || !(out_flags & XB_PORT_VLAN))
+			return decided(d, XB_ACT_PASS, XB_PASS_VLAN_EGRESS);
+		d->out_tagged = !(ev->flags & XB_VLAN_UNTAGGED);
+		if (ev->flags & XB_VLAN_UNTAGGED) {
+			d->tag = tagged ? XB_TAG_POP : XB_TAG_KEEP;
+		} else if (!tagged) {
+			d->tag = XB_TAG_PUSH;
+			d->tci = vid;
+			d->tag_proto = in->vlan_proto;
+		} else if (!(f->tci & VLAN_VID_MASK)) {
+			d->tag = XB_TAG_REWRITE;
+			d->tci = (f->tci & ~VLAN_VID_MASK) | vid;
+			d->tag_proto = in->vlan_proto;
+		}
+	}
 	/* should_deliver(): br_skb_isolated() */
 	if ((in_flags & XB_PORT_ISOLATED) && (out_flags & XB_PORT_ISOLATED))
 		return decided(d, XB_ACT_PASS, XB_PASS_ISOLATED);
@@ -276,28 +385,129 @@ static __always_inline void count(struct xb_decision *d, __u64 bytes)
 	}
 }
 
+/* The outer VLAN tag in the data, if the frame has a whole one. */
+static __always_inline int parse_inline(struct xb_frame *f, void *data, void *data_end)
+{
+	struct ethhdr *eth = data;
+
+	if ((void *)(eth + 1) > data_end)
+		return -1;
+	f->eth = eth;
+	f->data_end = data_end;
+	f->tag_proto = 0;
+	f->tci = 0;
+	f->proto = eth->h_proto;
+	f->l3 = eth + 1;
+	f->tag_in_skb = 0;
+	if (eth->h_proto == bpf_htons(ETH_P_8021Q) || eth->h_proto == bpf_htons(ETH_P_8021AD)) {
+		struct vlan_hdr *vh = (void *)(eth + 1);
+		/* A truncated tag: the kernel drops it (skb_vlan_untag cannot pull it), or a VLAN device takes it. */
+		if ((void *)(vh + 1) > data_end) {
+			f->tag_proto = eth->h_proto;
+			return 0;
+		}
+		f->tag_proto = eth->h_proto;
+		f->tci = bpf_ntohs(vh->h_vlan_TCI);
+		f->proto = vh->h_vlan_encapsulated_proto;
+		f->l3 = vh + 1;
+	}
+	return 0;
+}
+
+/* Puts the decided tag on an XDP frame. 0 on success; the frame is unchanged on failure. */
+static __always_inline int xdp_tag(struct xdp_md *ctx, struct xb_decision *d)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u8 macs[12];
+
+	if (d->tag == XB_TAG_KEEP)
+		return 0;
+	if (data + ETH_HLEN + sizeof(struct vlan_hdr) > data_end && d->tag != XB_TAG_PUSH)
+		return -1;
+	if (d->tag == XB_TAG_REWRITE) {
+		struct vlan_hdr *vh = data + ETH_HLEN;
+		if ((void *)(vh + 1) > data_end)
+			return -1;
+		vh->h_vlan_TCI = bpf_htons(d->tci);
+		return 0;
+	}
+	if (data + 12 > data_end)
+		return -1;
+	__builtin_memcpy(macs, data, 12);
+	if (d->tag == XB_TAG_POP) {
+		if (bpf_xdp_adjust_head(ctx, (int)sizeof(struct vlan_hdr)))
+			return -1;
+	} else {
+		if (bpf_xdp_adjust_head(ctx, -(int)sizeof(struct vlan_hdr)))
+			return -1;
+	}
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	if (data + ETH_HLEN + sizeof(struct vlan_hdr) > data_end)
+		return -1; /* cannot happen: the frame had a header before, and a tag after a push */
+	__builtin_memcpy(data, macs, 12);
+	if (d->tag == XB_TAG_PUSH) {
+		__be16 *tpid = data + 12;
+		struct vlan_hdr *vh = data + ETH_HLEN;
+		*tpid = d->tag_proto;
+		vh->h_vlan_TCI = bpf_htons(d->tci);
+		/* h_vlan_encapsulated_proto is the old h_proto, already in place */
+	}
+	return 0;
+}
+
 SEC("xdp")
 int xbridge_xdp(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	struct xb_decision d;
+	struct xb_decision d = {};
 	struct xb_egress out;
-	/* Oversized frames need no check here: the devmap's xdp_ok_fwd_dev() drops them, as the kernel would. */
-	int action = xb_decide(data, data_end, ctx->ingress_ifindex, XB_PORT_XDP_EGRESS, &d, &out);
-	int verdict = XDP_PASS;
+	struct xb_frame f;
+	int action;
 
+	/*
+	 * A tag the sender's device left in the sk_buff (tx-vlan-hw-insert) is not
+	 * in the data here and would be lost on redirect: the daemon uses XDP only
+	 * where the peer has those offloads off (Acceleration).
+	 */
+	if (parse_inline(&f, data, data_end)) {
+		action = decided(&d, XB_ACT_PASS, XB_PASS_MALFORMED);
+	} else {
+		action = xb_decide(&f, ctx->ingress_ifindex, XB_PORT_XDP_EGRESS, &d, &out);
+	}
+	int verdict = XDP_PASS;
+	__u64 len = data_end - data;
+
+	/*
+	 * The devmap drops a frame longer than the egress MTU plus Ethernet and
+	 * VLAN header (xdp_ok_fwd_dev), as is_skb_forwardable() does, except that
+	 * the kernel does not count a bridge VLAN tag, which it keeps in the
+	 * sk_buff until the port transmits. A tagged frame in that gap is the
+	 * kernel's.
+	 */
+	if (action == XB_ACT_REDIRECT && d.out_tagged &&
+	    len + (d.tag == XB_TAG_PUSH ? 4 : 0) > (__u64)out.mtu + ETH_HLEN + 4) {
+		action = decided(&d, XB_ACT_PASS, XB_PASS_TOO_BIG);
+		d.egress = 0;
+	}
+	if (action == XB_ACT_REDIRECT && xdp_tag(ctx, &d)) {
+		action = decided(&d, XB_ACT_PASS, XB_PASS_REDIRECT_FAILED);
+		d.egress = 0;
+	}
 	if (action == XB_ACT_REDIRECT) {
 		/* Lower bits of flags are the return value when the key is missing (since 5.6). */
 		verdict = bpf_redirect_map(&tx_ports, d.egress, XDP_PASS);
 		if (verdict != XDP_REDIRECT) {
+			/* Cannot happen after a tag change: a tagging port is in tx_ports while it has XDP_EGRESS. */
 			d.action = XB_ACT_PASS;
 			d.reason = XB_PASS_REDIRECT_FAILED;
 		}
 	} else if (action == XB_ACT_DROP) {
 		verdict = XDP_DROP;
 	}
-	count(&d, data_end - data);
+	count(&d, len);
 	return verdict;
 }
 
@@ -319,21 +529,58 @@ int xbridge_tc(struct __sk_buff *skb)
 		data_end = (void *)(long)skb->data_end;
 	}
 
-	struct xb_decision d;
+	struct xb_decision d = {};
 	struct xb_egress out;
-	int action = xb_decide(data, data_end, skb->ifindex, XB_PORT_EGRESS, &d, &out);
+	struct xb_frame f;
+	int action;
+
+	if (parse_inline(&f, data, data_end)) {
+		action = decided(&d, XB_ACT_PASS, XB_PASS_MALFORMED);
+	} else {
+		/*
+		 * __netif_receive_skb_core() moves an outer 802.1Q/802.1ad tag into the
+		 * sk_buff (skb_vlan_untag) before TC ingress runs, so a tag in the data
+		 * here is an inner one, or one BPF_PROG_RUN handed in.
+		 */
+		if (skb->vlan_present) {
+			f.tag_proto = (__be16)skb->vlan_proto;
+			f.tci = skb->vlan_tci;
+			f.proto = f.eth->h_proto;
+			f.l3 = f.eth + 1;
+			f.tag_in_skb = 1;
+		}
+		action = xb_decide(&f, skb->ifindex, XB_PORT_EGRESS, &d, &out);
+	}
 	int verdict = TC_ACT_OK;
 
 	/*
 	 * br_dev_queue_push_xmit(): is_skb_forwardable() drops a frame larger
 	 * than the egress MTU (plus Ethernet and VLAN header) unless it is GSO.
 	 * bpf_redirect and bpf_redirect_peer do not check: the kernel must.
+	 * skb->len does not count a tag kept in the sk_buff, as there.
 	 */
 	if (action == XB_ACT_REDIRECT && !skb->gso_size && out.mtu && skb->len > out.mtu + ETH_HLEN + 4) {
-		action = XB_ACT_PASS;
-		d.action = XB_ACT_PASS;
-		d.reason = XB_PASS_TOO_BIG;
+		action = decided(&d, XB_ACT_PASS, XB_PASS_TOO_BIG);
 		d.egress = 0;
+	}
+
+	/*
+	 * br_handle_vlan(): the kernel keeps the bridge's tag in the sk_buff and
+	 * pops or puts it there. A priority tag whose VID becomes the PVID, and a
+	 * tag the stack left in the data, are left to the kernel: the helpers here
+	 * would move tags between data and sk_buff rather than rewrite them.
+	 */
+	if (action == XB_ACT_REDIRECT && d.tag != XB_TAG_KEEP) {
+		int err = -1;
+		if (d.tag == XB_TAG_POP && f.tag_in_skb)
+			err = bpf_skb_vlan_pop(skb);
+		else if (d.tag == XB_TAG_PUSH && !f.tag_proto)
+			err = bpf_skb_vlan_push(skb, d.tag_proto, d.tci);
+		if (err) {
+			/* Nothing was changed: both helpers fail before they touch the sk_buff. */
+			action = decided(&d, XB_ACT_PASS, XB_PASS_VLAN);
+			d.egress = 0;
+		}
 	}
 
 	if (action == XB_ACT_REDIRECT) {

@@ -28,6 +28,7 @@
 #define XB_PORT_XDP_EGRESS (1 << 4) /* an XDP redirect target: in tx_ports, its peer runs NAPI */
 #define XB_PORT_PEER     (1 << 5) /* a veth whose peer is in another namespace: TC uses bpf_redirect_peer */
 #define XB_PORT_NEIGH    (1 << 6) /* the bridge proxies or suppresses ARP/ND: those frames are the kernel's */
+#define XB_PORT_VLAN     (1 << 7) /* the bridge filters VLANs: classify, look up per VLAN, tag on egress */
 
 /* ports: ifindex -> port. One entry per bridge port xbridge knows. */
 struct xb_port {
@@ -38,6 +39,27 @@ struct xb_port {
 	__u8 pad;
 	__u32 mtu;       /* the port's MTU: TC redirects skip is_skb_forwardable(), so the core checks it */
 	__u32 sample_ms; /* aging: hand the kernel one frame per source this often (0: never) */
+	__u16 pvid;      /* XB_PORT_VLAN: the port's PVID, 0 for none (untagged frames are dropped) */
+	__be16 vlan_proto; /* XB_PORT_VLAN: the bridge's vlan_protocol, network order (802.1Q or 802.1ad) */
+};
+
+/*
+ * port_vlans: (port, vid) -> the port's membership of that VLAN, on bridges
+ * with VLAN filtering. No entry: not a member.
+ */
+struct xb_vlan_key {
+	__u32 ifindex;
+	__u16 vid;
+	__u16 pad;
+};
+
+/* struct xb_vlan.flags */
+#define XB_VLAN_UNTAGGED (1 << 0) /* BRIDGE_VLAN_INFO_UNTAGGED: egress untagged */
+
+struct xb_vlan {
+	__u8 flags; /* XB_VLAN_* */
+	__u8 state; /* per-VLAN STP state, XB_STATE_* */
+	__u16 pad;
 };
 
 /* fdb: (bridge, vid, mac) -> entry. vid is 0 on bridges without VLAN filtering. */
@@ -82,6 +104,8 @@ enum xb_reason {
 	XB_PASS_REDIRECT_FAILED,  /* the redirect helper refused (XDP: no devmap entry for the egress port) */
 	XB_PASS_AGING,            /* one frame per sample period, so the kernel refreshes the source's entry */
 	XB_PASS_TOO_BIG,          /* larger than the egress MTU: the kernel drops it (is_skb_forwardable) */
+	XB_PASS_VLAN_INGRESS,     /* VLAN filtering refuses it at ingress (no PVID, not a member, VLAN not forwarding) */
+	XB_PASS_VLAN_EGRESS,      /* the egress port is not a member of the VLAN, or the VLAN is not forwarding there */
 	XB_DROP,                  /* reserved for rules mirrored as drops */
 	XB_REASON_COUNT,
 };
@@ -97,12 +121,23 @@ struct xb_stats {
 #define XB_ACT_REDIRECT 1
 #define XB_ACT_DROP     2
 
+/* What a redirect does to the frame's outer VLAN tag (br_handle_vlan on egress). */
+#define XB_TAG_KEEP    0 /* as it came: untagged, or tagged with the same tag */
+#define XB_TAG_POP     1 /* egress untagged: remove the tag */
+#define XB_TAG_PUSH    2 /* came untagged (PVID), egress tagged: add vlan_proto + tci */
+#define XB_TAG_REWRITE 3 /* came priority-tagged (VID 0): the tag's VID becomes the PVID */
+
 /* trace: the last decision, written only when the xb_trace constant is set at load (tests). */
 struct xb_decision {
 	__u32 action;   /* XB_ACT_* */
 	__u32 reason;   /* enum xb_reason */
 	__u32 egress;   /* ifindex, for XB_ACT_REDIRECT */
 	__u32 slot;     /* the ingress port's stats slot */
+	__u16 vid;      /* the VLAN the frame was classified to (0 without VLAN filtering) */
+	__u8 tag;       /* XB_TAG_*, for XB_ACT_REDIRECT */
+	__u8 out_tagged; /* the frame leaves with a tag of the bridge's vlan_protocol */
+	__u16 tci;      /* the tag's TCI after XB_TAG_PUSH or XB_TAG_REWRITE */
+	__be16 tag_proto; /* and its TPID */
 };
 
 #endif

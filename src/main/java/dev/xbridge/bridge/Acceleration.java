@@ -50,9 +50,6 @@ public record Acceleration(Set<String> bridges, Set<String> ports, Map<String, H
         if (!ports.isEmpty() && !ports.contains(port.name())) {
             return PortPlan.off("port not selected (--port)");
         }
-        if (bridge.vlanFiltering()) {
-            return PortPlan.off("bridge " + bridge.name() + " has VLAN filtering, which xbridge does not mirror yet");
-        }
         HookChoice choice = choice(bridge, port);
         String by = overrides.containsKey(port.name()) ? "override --hook " + port.name() + "=" + choice.key()
                 : "override --hook " + bridge.name() + "=" + choice.key();
@@ -125,6 +122,7 @@ public record Acceleration(Set<String> bridges, Set<String> ports, Map<String, H
         if (bridge.isPromiscuous()) {
             why.add("bridge " + bridge.name() + " is promiscuous (the kernel also passes forwarded frames up)");
         }
+        why.addAll(vlanReasons(bridge));
         if (info == null) {
             why.add("port attributes unknown");
             return why;
@@ -143,6 +141,31 @@ public record Acceleration(Set<String> bridges, Set<String> ports, Map<String, H
         }
         if (info.neighSuppress()) {
             why.add("neigh_suppress");
+        }
+        if (info.vlanTunnel() && bridge.vlanFiltering()) {
+            why.add("vlan_tunnel (VLAN to tunnel ID mapping is the kernel's)");
+        }
+        return why;
+    }
+
+    /**
+     * VLAN filtering options whose effect only the kernel applies. The datapath mirrors
+     * membership, PVID, untagged egress and per-VLAN STP state (docs/semantics.md).
+     */
+    static List<String> vlanReasons(Bridge bridge) {
+        List<String> why = new ArrayList<>();
+        var info = bridge.link().bridge();
+        if (!bridge.vlanFiltering() || info == null) {
+            return why;
+        }
+        if (info.vlanStats()) {
+            why.add("vlan_stats_enabled (per-VLAN counters count only frames the kernel forwards)");
+        }
+        if (info.mstEnabled()) {
+            why.add("mst_enabled (VLAN states follow spanning tree instances xbridge does not mirror)");
+        }
+        if (info.vlanProtocol() != 0x8100 && info.vlanProtocol() != 0x88a8) {
+            why.add(String.format("vlan_protocol 0x%04x is neither 802.1Q nor 802.1ad", info.vlanProtocol()));
         }
         return why;
     }

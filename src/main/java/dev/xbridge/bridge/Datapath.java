@@ -54,6 +54,7 @@ public final class Datapath implements AutoCloseable {
     private final TypedMap<Integer, PortRecord> ports;
     private final TypedMap<FdbKey, FdbValue> fdb;
     private final TypedMap<Integer, Integer> txPorts;
+    private final TypedMap<VlanKey, VlanValue> portVlans;
     private final PerCpuMap<Integer, PortStats> stats;
     private final TypedMap<Integer, Decision> trace;
     private final int fdbMax;
@@ -66,6 +67,7 @@ public final class Datapath implements AutoCloseable {
         this.ports = new TypedMap<>(object.map("ports"), U32, PortRecord.CODEC);
         this.fdb = new TypedMap<>(object.map("fdb"), FdbKey.CODEC, FdbValue.CODEC);
         this.txPorts = new TypedMap<>(object.map("tx_ports"), U32, U32);
+        this.portVlans = new TypedMap<>(object.map("port_vlans"), VlanKey.CODEC, VlanValue.CODEC);
         this.stats = new PerCpuMap<>(object.map("stats"), U32, PortStats.CODEC);
         this.trace = new TypedMap<>(object.map("trace"), U32, Decision.CODEC);
     }
@@ -166,6 +168,23 @@ public final class Datapath implements AutoCloseable {
 
     public void removeTxPort(int ifindex) {
         txPorts.remove(ifindex);
+    }
+
+    public void putVlan(VlanKey key, VlanValue value) {
+        portVlans.put(key, value, UpdateFlag.ANY);
+    }
+
+    public Optional<VlanValue> vlan(VlanKey key) {
+        return portVlans.get(key);
+    }
+
+    public boolean removeVlan(VlanKey key) {
+        return portVlans.remove(key);
+    }
+
+    /** Every port VLAN entry in the map. */
+    public Map<VlanKey, VlanValue> vlanEntries() {
+        return portVlans.entries();
     }
 
     public void putFdb(FdbKey key, FdbValue value) {

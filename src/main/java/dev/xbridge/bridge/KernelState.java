@@ -2,6 +2,7 @@ package dev.xbridge.bridge;
 
 import dev.xbridge.netlink.BridgePortInfo;
 import dev.xbridge.netlink.Link;
+import dev.xbridge.netlink.PortVlan;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -18,20 +19,75 @@ import java.util.Optional;
  * sent for STP state changes and {@code bridge link set}) in IFLA_PROTINFO.
  * Whichever came last wins. An AF_BRIDGE RTM_DELLINK means "no longer a
  * port", not "device gone".
+ *
+ * <p>VLANs of ports and bridges come from the bridge VLAN database (RTM_GETVLAN), which
+ * also has the per-VLAN STP state no link message carries. {@link #vlanProblem()} says why
+ * it could not be read, if so; VLAN-filtering bridges are then left to the kernel.
  */
 public final class KernelState {
     private static final int AF_BRIDGE = 7;
 
     private final Map<Integer, Link> links;
     private final Map<Integer, BridgePortInfo> portInfo;
+    private final Map<Integer, List<PortVlan>> vlans;
+    private final String vlanProblem;
 
-    private KernelState(Map<Integer, Link> links, Map<Integer, BridgePortInfo> portInfo) {
+    private KernelState(Map<Integer, Link> links, Map<Integer, BridgePortInfo> portInfo,
+            Map<Integer, List<PortVlan>> vlans, String vlanProblem) {
         this.links = Map.copyOf(links);
         this.portInfo = Map.copyOf(portInfo);
+        this.vlans = Map.copyOf(vlans);
+        this.vlanProblem = vlanProblem;
+    }
+
+    private KernelState(Map<Integer, Link> links, Map<Integer, BridgePortInfo> portInfo, KernelState vlansOf) {
+        this(links, portInfo, vlansOf.vlans, vlansOf.vlanProblem);
     }
 
     public static KernelState empty() {
-        return new KernelState(Map.of(), Map.of());
+        return new KernelState(Map.of(), Map.of(), Map.of(), "not read yet");
+    }
+
+    /** From an AF_UNSPEC link dump, an AF_BRIDGE link dump and a VLAN database dump. */
+    public static KernelState of(List<Link> links, List<Link> bridgePorts, List<PortVlan> vlans) {
+        return of(links, bridgePorts).withAllVlans(vlans);
+    }
+
+    /** Every VLAN of every port and bridge, from a full RTM_GETVLAN dump. */
+    public KernelState withAllVlans(List<PortVlan> all) {
+        Map<Integer, List<PortVlan>> v = new HashMap<>();
+        for (PortVlan pv : all) {
+            v.computeIfAbsent(pv.ifindex(), k -> new ArrayList<>()).add(pv);
+        }
+        v.replaceAll((k, list) -> List.copyOf(list));
+        return new KernelState(links, portInfo, v, null);
+    }
+
+    /** The VLANs of one port or bridge, from a dump of its VLANs after RTNLGRP_BRVLAN said they changed. */
+    public KernelState withVlans(int ifindex, List<PortVlan> of) {
+        Map<Integer, List<PortVlan>> v = new HashMap<>(vlans);
+        v.put(ifindex, List.copyOf(of));
+        return new KernelState(links, portInfo, v, vlanProblem);
+    }
+
+    /** The VLAN database cannot be read (e.g. a kernel without it); {@code why} says so in status. */
+    public KernelState withoutVlans(String why) {
+        return new KernelState(links, portInfo, Map.of(), why);
+    }
+
+    /** The VLANs of a port or bridge: empty when it has none or they are not known. */
+    public List<PortVlan> vlans(int ifindex) {
+        return vlans.getOrDefault(ifindex, List.of());
+    }
+
+    /** Whether the VLAN database has been read for {@code ifindex} (it may have no VLANs). */
+    public boolean vlansKnown(int ifindex) {
+        return vlans.containsKey(ifindex);
+    }
+
+    /** Why the VLAN database could not be read, or null when it was. */
+    public String vlanProblem() {
+        return vlanProblem;
     }
 
     /** From an AF_UNSPEC link dump and an AF_BRIDGE link dump. */
@@ -50,7 +106,7 @@ public final class KernelState {
                 p.put(link.index(), link.port());
             }
         }
-        return new KernelState(l, p);
+        return new KernelState(l, p, Map.of(), "not read yet");
     }
 
     /** After RTM_NEWLINK. */
@@ -62,7 +118,7 @@ public final class KernelState {
                 p.put(link.index(), link.port());
             }
             // AF_BRIDGE messages describe the port, not the device: keep the AF_UNSPEC view of it.
-            return new KernelState(l, p);
+            return new KernelState(l, p, this);
         }
         l.put(link.index(), link);
         if (link.port() != null) {
@@ -70,7 +126,7 @@ public final class KernelState {
         } else if (link.master() == 0) {
             p.remove(link.index());
         }
-        return new KernelState(l, p);
+        return new KernelState(l, p, this);
     }
 
     /** After RTM_DELLINK. */
@@ -78,11 +134,13 @@ public final class KernelState {
         Map<Integer, BridgePortInfo> p = new HashMap<>(portInfo);
         p.remove(link.index());
         if (link.family() == AF_BRIDGE) {
-            return new KernelState(links, p);
+            return new KernelState(links, p, this);
         }
         Map<Integer, Link> l = new HashMap<>(links);
         l.remove(link.index());
-        return new KernelState(l, p);
+        Map<Integer, List<PortVlan>> v = new HashMap<>(vlans);
+        v.remove(link.index());
+        return new KernelState(l, p, v, vlanProblem);
     }
 
     public Optional<Link> link(int index) {

@@ -9,19 +9,31 @@ import java.lang.foreign.ValueLayout;
  *
  * @param mtu the port's MTU, 0 for no check (TC redirects skip the kernel's is_skb_forwardable)
  * @param sampleMillis aging: one frame per source this often goes to the kernel, 0 for never
+ * @param pvid with {@link #VLAN}: the port's PVID, 0 for none
+ * @param vlanProtocol with {@link #VLAN}: the bridge's vlan_protocol (0x8100 or 0x88a8), host order here
  */
-public record PortRecord(int bridge, int slot, int flags, int state, int mtu, int sampleMillis) {
+public record PortRecord(int bridge, int slot, int flags, int state, int mtu, int sampleMillis, int pvid,
+        int vlanProtocol) {
     public static final int BRIDGE_OFFSET = 0;
     public static final int SLOT_OFFSET = 4;
     public static final int FLAGS_OFFSET = 8;
     public static final int STATE_OFFSET = 10;
     public static final int MTU_OFFSET = 12;
     public static final int SAMPLE_MS_OFFSET = 16;
-    public static final int SIZE = 20;
+    /** A network-order u16 ({@code __be16}). */
+    static final ValueLayout.OfShort BE16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.BIG_ENDIAN);
+    public static final int PVID_OFFSET = 20;
+    public static final int VLAN_PROTO_OFFSET = 22;
+    public static final int SIZE = 24;
 
-    /** A port record with no MTU check and no aging samples (datapath tests). */
+    /** A port record with no MTU check, no aging samples and no VLAN filtering (datapath tests). */
     public PortRecord(int bridge, int slot, int flags, int state) {
-        this(bridge, slot, flags, state, 0, 0);
+        this(bridge, slot, flags, state, 0, 0, 0, 0);
+    }
+
+    /** Without VLAN filtering. */
+    public PortRecord(int bridge, int slot, int flags, int state, int mtu, int sampleMillis) {
+        this(bridge, slot, flags, state, mtu, sampleMillis, 0, 0);
     }
 
     public static final int LEARNING = 1;
@@ -35,6 +47,8 @@ public record PortRecord(int bridge, int slot, int flags, int state, int mtu, in
     public static final int PEER = 1 << 5;
     /** The bridge proxies or suppresses ARP/ND on some port: ARP and ICMPv6 NS/NA from this port go to the kernel. */
     public static final int NEIGH = 1 << 6;
+    /** The bridge filters VLANs: the datapath classifies, looks up and tags per VLAN. */
+    public static final int VLAN = 1 << 7;
 
     public static final Codec<PortRecord> CODEC = new Codec<>() {
         @Override
@@ -51,6 +65,8 @@ public record PortRecord(int bridge, int slot, int flags, int state, int mtu, in
             s.set(ValueLayout.JAVA_BYTE, STATE_OFFSET + 1, (byte) 0);
             s.set(ValueLayout.JAVA_INT_UNALIGNED, MTU_OFFSET, p.mtu);
             s.set(ValueLayout.JAVA_INT_UNALIGNED, SAMPLE_MS_OFFSET, p.sampleMillis);
+            s.set(ValueLayout.JAVA_SHORT_UNALIGNED, PVID_OFFSET, (short) p.pvid);
+            s.set(BE16, VLAN_PROTO_OFFSET, (short) p.vlanProtocol);
         }
 
         @Override
@@ -61,7 +77,9 @@ public record PortRecord(int bridge, int slot, int flags, int state, int mtu, in
                     Short.toUnsignedInt(s.get(ValueLayout.JAVA_SHORT_UNALIGNED, FLAGS_OFFSET)),
                     Byte.toUnsignedInt(s.get(ValueLayout.JAVA_BYTE, STATE_OFFSET)),
                     s.get(ValueLayout.JAVA_INT_UNALIGNED, MTU_OFFSET),
-                    s.get(ValueLayout.JAVA_INT_UNALIGNED, SAMPLE_MS_OFFSET));
+                    s.get(ValueLayout.JAVA_INT_UNALIGNED, SAMPLE_MS_OFFSET),
+                    Short.toUnsignedInt(s.get(ValueLayout.JAVA_SHORT_UNALIGNED, PVID_OFFSET)),
+                    Short.toUnsignedInt(s.get(BE16, VLAN_PROTO_OFFSET)));
         }
     };
 }

@@ -27,6 +27,8 @@ public enum Reason {
     PASS_REDIRECT_FAILED("redirect refused (XDP: no devmap entry)"),
     PASS_AGING("handed to the kernel to refresh the source's FDB entry (aging)"),
     PASS_TOO_BIG("larger than the egress MTU (the kernel drops it)"),
+    PASS_VLAN_INGRESS("VLAN filtering refuses it at ingress (the kernel drops it)"),
+    PASS_VLAN_EGRESS("egress port not in the VLAN, or the VLAN not forwarding there"),
     DROP("dropped");
 
     private final String description;

@@ -2,6 +2,7 @@ package dev.xbridge.bridge;
 
 import dev.xbridge.netlink.BridgePortInfo;
 import dev.xbridge.netlink.FdbEntry;
+import dev.xbridge.netlink.PortVlan;
 import dev.xbridge.sys.Errno;
 import dev.xbridge.sys.SysException;
 import java.util.ArrayList;
@@ -60,6 +61,8 @@ public final class Reconciler implements AutoCloseable {
         /** GRO was turned off at the peer after xbridge made the port an XDP target: respected from then on. */
         boolean groTurnedOff;
         String warned;
+        /** The port's entries in the port_vlans map, by VID. */
+        final Map<Integer, VlanValue> vlans = new HashMap<>();
 
         Attached(int slot) {
             this.slot = slot;
@@ -210,6 +213,12 @@ public final class Reconciler implements AutoCloseable {
             a.peer = port.isVeth() ? peers.probe(port, state) : Peer.missing("not a veth");
         }
         Optional<String> nf = netfilter == null ? Optional.empty() : Netfilter.reason(netfilter, bridge.link().bridge());
+        if (bridge.vlanFiltering() && !state.vlansKnown(port.index())) {
+            // Without the port's VLANs the datapath could only pass its frames: say why.
+            String why = state.vlanProblem() != null ? "VLAN database unreadable: " + state.vlanProblem()
+                    : "VLANs of " + port.name() + " not read yet";
+            nf = Optional.of(nf.map(n -> n + "; ").orElse("") + why);
+        }
         PortPlan plan = attach(a, port, policy.plan(bridge, port, a.peer, nf));
         a.plan = plan;
         if (plan.warning() != null && !plan.warning().equals(a.warned)) {
@@ -248,6 +257,25 @@ public final class Reconciler implements AutoCloseable {
         if (state.ports(bridge.index()).stream().anyMatch(Reconciler::proxiesNeighbours)) {
             flags |= PortRecord.NEIGH;
         }
+        int pvid = 0;
+        int vlanProtocol = 0;
+        Map<Integer, VlanValue> vlans = Map.of();
+        if (bridge.vlanFiltering()) {
+            flags |= PortRecord.VLAN;
+            vlanProtocol = bridge.link().bridge().vlanProtocol();
+            vlans = new HashMap<>();
+            for (PortVlan v : state.vlans(port.index())) {
+                vlans.put(v.vid(), new VlanValue(v.untagged() ? VlanValue.UNTAGGED : 0, v.state()));
+                if (v.pvid()) {
+                    pvid = v.vid();
+                }
+            }
+        }
+        if (!plan.attached() && !plan.egress()) {
+            vlans = Map.of();
+        }
+        // Members first, so a port record naming a VLAN never finds it missing (that would only pass, anyway).
+        writeVlans(port.index(), a, vlans, true);
         if (plan.egress()) {
             flags |= PortRecord.EGRESS;
             if (plan.peer()) {
@@ -294,7 +322,7 @@ public final class Reconciler implements AutoCloseable {
             }
         } else {
             PortRecord record = new PortRecord(bridge.index(), a.slot, flags, port.state().value(),
-                    port.link().mtu(), agingSamples ? samplePeriodMillis(bridge) : 0);
+                    port.link().mtu(), agingSamples ? samplePeriodMillis(bridge) : 0, pvid, vlanProtocol);
             if (!record.equals(a.written)) {
                 datapath.putPort(port.index(), record);
                 a.written = record;
@@ -304,6 +332,35 @@ public final class Reconciler implements AutoCloseable {
             datapath.removeTxPort(port.index());
             peers.restore(port.index());
             a.xdpEgress = false;
+        }
+        writeVlans(port.index(), a, vlans, false);
+    }
+
+    /**
+     * Brings the port's entries in the port_vlans map to {@code want}: with {@code adding},
+     * only new and changed ones (before the port record); otherwise only removals (after it).
+     * A failed write leaves the VLAN out, which makes the datapath pass its frames.
+     */
+    private void writeVlans(int ifindex, Attached a, Map<Integer, VlanValue> want, boolean adding) {
+        if (adding) {
+            for (Map.Entry<Integer, VlanValue> w : want.entrySet()) {
+                if (!w.getValue().equals(a.vlans.get(w.getKey()))) {
+                    try {
+                        datapath.putVlan(new VlanKey(ifindex, w.getKey()), w.getValue());
+                        a.vlans.put(w.getKey(), w.getValue());
+                    } catch (SysException e) {
+                        LOG.warning(() -> "VLAN " + w.getKey() + " of ifindex " + ifindex + " not mirrored: "
+                                + e.getMessage());
+                    }
+                }
+            }
+            return;
+        }
+        for (Integer vid : List.copyOf(a.vlans.keySet())) {
+            if (!want.containsKey(vid)) {
+                datapath.removeVlan(new VlanKey(ifindex, vid));
+                a.vlans.remove(vid);
+            }
         }
     }
 
@@ -379,6 +436,9 @@ public final class Reconciler implements AutoCloseable {
         }
         datapath.removePort(index);
         datapath.removeTxPort(index);
+        for (Integer vid : a.vlans.keySet()) {
+            datapath.removeVlan(new VlanKey(index, vid));
+        }
         peers.restore(index);
         slots.clear(a.slot);
     }

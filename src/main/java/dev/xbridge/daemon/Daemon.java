@@ -8,9 +8,11 @@ import dev.xbridge.bridge.Netfilter;
 import dev.xbridge.bridge.Reconciler;
 import dev.xbridge.bridge.VethPeers;
 import dev.xbridge.netlink.DumpInterruptedException;
+import dev.xbridge.netlink.NetlinkException;
 import dev.xbridge.netlink.RtEvent;
 import dev.xbridge.netlink.RtMonitor;
 import dev.xbridge.netlink.RtNetlink;
+import dev.xbridge.sys.Errno;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -170,6 +172,10 @@ public final class Daemon implements AutoCloseable {
                 reconciler.fdbChanged(f.e());
             }
             case RtEvent.FdbDeleted f -> reconciler.fdbDeleted(f.e());
+            case RtEvent.VlansChanged v -> {
+                pending = readVlans(current(), v.ifindex());
+                pendingApply = true;
+            }
             case RtEvent.Overrun o -> { }
         }
     }
@@ -184,6 +190,13 @@ public final class Daemon implements AutoCloseable {
             return;
         }
         pendingApply = false;
+        // A port that just joined has VLANs (the default PVID) that may have been announced before
+        // the port was: read them for every port not read yet.
+        for (var port : pending.ports()) {
+            if (!pending.vlansKnown(port.index()) && pending.vlanProblem() == null) {
+                pending = readVlans(pending, port.index());
+            }
+        }
         boolean newBridge = reconciler.apply(pending, false);
         pending = null;
         if (newBridge) {
@@ -211,10 +224,47 @@ public final class Daemon implements AutoCloseable {
         }
     }
 
+    /** The VLANs of one port or bridge, read again; none when it is gone. */
+    private KernelState readVlans(KernelState state, int ifindex) {
+        if (state.vlanProblem() != null) {
+            return state;
+        }
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return state.withVlans(ifindex, rt.vlans(ifindex));
+            } catch (DumpInterruptedException e) {
+                if (attempt == DUMP_ATTEMPTS) {
+                    throw e;
+                }
+            } catch (NetlinkException e) {
+                if (e.errno() == Errno.ENODEV) {
+                    return state.withVlans(ifindex, List.of());
+                }
+                throw e;
+            }
+        }
+    }
+
+    /**
+     * The whole VLAN database, or the state saying why it cannot be read: a kernel without
+     * RTM_GETVLAN (before 5.10) or without bridge VLAN filtering. VLAN-filtering bridges are
+     * then left to the kernel.
+     */
+    private KernelState withVlanDump(KernelState links) {
+        try {
+            return links.withAllVlans(rt.vlans(0));
+        } catch (NetlinkException e) {
+            if (e.errno() == Errno.EOPNOTSUPP || e.errno() == Errno.EINVAL) {
+                return links.withoutVlans("RTM_GETVLAN: " + e.getMessage());
+            }
+            throw e;
+        }
+    }
+
     private KernelState dumpLinks() {
         for (int attempt = 1; ; attempt++) {
             try {
-                return KernelState.of(rt.links(), rt.bridgePorts());
+                return withVlanDump(KernelState.of(rt.links(), rt.bridgePorts()));
             } catch (DumpInterruptedException e) {
                 if (attempt == DUMP_ATTEMPTS) {
                     throw e;

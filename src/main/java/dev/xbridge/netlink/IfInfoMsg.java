@@ -58,6 +58,9 @@ public final class IfInfoMsg {
     public static final int IFLA_BR_NF_CALL_IP6TABLES = 37;
     public static final int IFLA_BR_NF_CALL_ARPTABLES = 38;
     public static final int IFLA_BR_VLAN_DEFAULT_PVID = 39;
+    public static final int IFLA_BR_VLAN_STATS_ENABLED = 41;
+    /** struct br_boolopt_multi { u32 optval; u32 optmask; } */
+    public static final int IFLA_BR_MULTI_BOOLOPT = 46;
 
     // IFLA_PROTINFO (AF_BRIDGE) and IFLA_INFO_SLAVE_DATA of slave kind "bridge": IFLA_BRPORT_*
     public static final int IFLA_BRPORT_STATE = 1;

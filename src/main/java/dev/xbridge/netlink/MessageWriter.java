@@ -52,6 +52,14 @@ final class MessageWriter {
         return this;
     }
 
+    /** struct br_vlan_msg { u8 family; u8 reserved1; u16 reserved2; u32 ifindex; }. */
+    MessageWriter brVlanMsg(int family, int ifindex) {
+        long off = header(PortVlan.MSG_SIZE);
+        Wire.u8(s, off, family);
+        Wire.u32(s, off + PortVlan.MSG_IFINDEX_OFFSET, ifindex);
+        return this;
+    }
+
     /** struct rtgenmsg { u8 rtgen_family; }, padded to 4. */
     MessageWriter rtgenmsg(int family) {
         long off = header(1);

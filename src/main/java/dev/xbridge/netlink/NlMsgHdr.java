@@ -25,6 +25,9 @@ public final class NlMsgHdr {
     public static final int RTM_DELNEIGH = 29;
     public static final int RTM_GETNEIGH = 30;
     public static final int RTM_NEWNSID = 88;
+    public static final int RTM_NEWVLAN = 112;
+    public static final int RTM_DELVLAN = 113;
+    public static final int RTM_GETVLAN = 114;
     public static final int RTM_GETNSID = 90;
 
     // nlmsg_flags
@@ -102,6 +105,9 @@ public final class NlMsgHdr {
             case RTM_DELNEIGH -> "RTM_DELNEIGH";
             case RTM_GETNEIGH -> "RTM_GETNEIGH";
             case RTM_NEWNSID -> "RTM_NEWNSID";
+            case RTM_NEWVLAN -> "RTM_NEWVLAN";
+            case RTM_DELVLAN -> "RTM_DELVLAN";
+            case RTM_GETVLAN -> "RTM_GETVLAN";
             case RTM_GETNSID -> "RTM_GETNSID";
             default -> "nlmsg_type " + type;
         };

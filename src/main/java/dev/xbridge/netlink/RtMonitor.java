@@ -10,7 +10,7 @@ import java.time.Duration;
 import java.util.function.Consumer;
 
 /**
- * Listens to RTNLGRP_LINK and RTNLGRP_NEIGH in the network namespace of the thread that called
+ * Listens to RTNLGRP_LINK, RTNLGRP_NEIGH and RTNLGRP_BRVLAN in the network namespace of the thread that called
  * {@link #open()}. Non-bridge neighbour messages (ARP, ND) are dropped; AF_BRIDGE neighbour
  * messages become FDB events; link messages keep their family (AF_BRIDGE port messages included).
  * Not thread-safe: one thread polls.
@@ -19,6 +19,7 @@ public final class RtMonitor implements AutoCloseable {
     // linux/rtnetlink.h enum rtnetlink_groups
     static final int RTNLGRP_LINK = 1;
     static final int RTNLGRP_NEIGH = 3;
+    static final int RTNLGRP_BRVLAN = 33;
     /** Large enough for bursts (a bridge flush emits one RTM_DELNEIGH per entry). */
     static final int DEFAULT_RECEIVE_BUFFER = 8 * 1024 * 1024;
     /** A bound on one poll's drain so a flood cannot keep the caller inside forever. */
@@ -46,10 +47,26 @@ public final class RtMonitor implements AutoCloseable {
             socket.receiveBuffer(receiveBufferBytes);
             socket.join(RTNLGRP_LINK, "RTNLGRP_LINK");
             socket.join(RTNLGRP_NEIGH, "RTNLGRP_NEIGH");
+            joinVlans(socket);
             return new RtMonitor(socket);
         } catch (RuntimeException e) {
             socket.close();
             throw e;
+        }
+    }
+
+    /**
+     * RTNLGRP_BRVLAN (Linux 5.10+) carries per-VLAN changes, per-VLAN STP state among them,
+     * that no link message reports. A kernel without it has no VLAN database to follow:
+     * the daemon then leaves VLAN-filtering bridges to the kernel (no VLAN dump either).
+     */
+    private static void joinVlans(NetlinkSocket socket) {
+        try {
+            socket.join(RTNLGRP_BRVLAN, "RTNLGRP_BRVLAN");
+        } catch (SysException e) {
+            if (e.errno() != Errno.EINVAL) {
+                throw e;
+            }
         }
     }
 
@@ -148,6 +165,9 @@ public final class RtMonitor implements AutoCloseable {
                 }
                 FdbEntry e = FdbEntry.decode(s, off);
                 return type == RTM_NEWNEIGH ? new RtEvent.FdbChanged(e) : new RtEvent.FdbDeleted(e);
+            case RTM_NEWVLAN:
+            case RTM_DELVLAN:
+                return new RtEvent.VlansChanged(PortVlan.ifindex(s, off));
             case NLMSG_OVERRUN:
                 return new RtEvent.Overrun();
             default:

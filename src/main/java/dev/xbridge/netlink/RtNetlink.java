@@ -135,6 +135,22 @@ public final class RtNetlink implements AutoCloseable {
     }
 
     /**
+     * The bridge VLAN database (RTM_GETVLAN dump, AF_BRIDGE; Linux 5.10+): every VLAN of every
+     * bridge port and bridge in the namespace, or of {@code ifindex} only when it is not 0.
+     * Kernels built without bridge VLAN filtering answer EOPNOTSUPP.
+     */
+    public List<PortVlan> vlans(int ifindex) {
+        List<PortVlan> out = new ArrayList<>();
+        start(RTM_GETVLAN, NLM_F_REQUEST | NLM_F_DUMP).brVlanMsg(Socket.AF_BRIDGE, ifindex);
+        exchange("RTM_GETVLAN dump" + (ifindex == 0 ? "" : " ifindex " + ifindex), (s, off) -> {
+            if (NlMsgHdr.type(s, off) == RTM_NEWVLAN) {
+                out.addAll(PortVlan.decode(s, off));
+            }
+        });
+        return out;
+    }
+
+    /**
      * Adds an entry to the FDB of the bridge {@code portIndex} belongs to (NTF_MASTER), like
      * {@code bridge fdb add MAC dev PORT master [static|dynamic] [vlan VID]}: NUD_NOARP for a
      * static entry, NUD_REACHABLE for a dynamic one (which then ages). {@code replace} picks

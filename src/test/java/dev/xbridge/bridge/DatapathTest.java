@@ -474,7 +474,10 @@ class DatapathTest {
         var btf = dp.object().btf();
         assertLayout(btf, "xb_port", PortRecord.SIZE, "bridge", PortRecord.BRIDGE_OFFSET, "slot",
                 PortRecord.SLOT_OFFSET, "flags", PortRecord.FLAGS_OFFSET, "state", PortRecord.STATE_OFFSET, "mtu",
-                PortRecord.MTU_OFFSET, "sample_ms", PortRecord.SAMPLE_MS_OFFSET);
+                PortRecord.MTU_OFFSET, "sample_ms", PortRecord.SAMPLE_MS_OFFSET, "pvid", PortRecord.PVID_OFFSET,
+                "vlan_proto", PortRecord.VLAN_PROTO_OFFSET);
+        assertLayout(btf, "xb_vlan_key", VlanKey.SIZE, "ifindex", VlanKey.IFINDEX_OFFSET, "vid", VlanKey.VID_OFFSET);
+        assertLayout(btf, "xb_vlan", VlanValue.SIZE, "flags", VlanValue.FLAGS_OFFSET, "state", VlanValue.STATE_OFFSET);
         assertLayout(btf, "xb_fdb_key", FdbKey.SIZE, "bridge", FdbKey.BRIDGE_OFFSET, "vid", FdbKey.VID_OFFSET,
                 "mac", FdbKey.MAC_OFFSET);
         assertLayout(btf, "xb_fdb_val", FdbValue.SIZE, "port", FdbValue.PORT_OFFSET, "flags",
@@ -482,7 +485,9 @@ class DatapathTest {
         assertLayout(btf, "xb_stats", PortStats.SIZE, "packets", PortStats.PACKETS_OFFSET, "redirect_bytes",
                 PortStats.REDIRECT_BYTES_OFFSET);
         assertLayout(btf, "xb_decision", Decision.SIZE, "action", Decision.ACTION_OFFSET, "reason",
-                Decision.REASON_OFFSET, "egress", Decision.EGRESS_OFFSET, "slot", Decision.SLOT_OFFSET);
+                Decision.REASON_OFFSET, "egress", Decision.EGRESS_OFFSET, "slot", Decision.SLOT_OFFSET, "vid",
+                Decision.VID_OFFSET, "tag", Decision.TAG_OFFSET, "out_tagged", Decision.OUT_TAGGED_OFFSET, "tci",
+                Decision.TCI_OFFSET, "tag_proto", Decision.TAG_PROTO_OFFSET);
     }
 
     static void assertLayout(dev.xbridge.bpf.Btf btf, String struct, int size, Object... memberOffsets) {
@@ -498,10 +503,10 @@ class DatapathTest {
         assertThat(info.members()).as(struct + " members").hasSize(memberOffsets.length / 2 + extraMembers(struct));
     }
 
-    /** Padding members the Java side does not name. */
+    /** Padding members the Java side does not name (xb_decision's pad now carries out_tagged). */
     static int extraMembers(String struct) {
         return switch (struct) {
-            case "xb_port", "xb_fdb_val" -> 1;
+            case "xb_port", "xb_fdb_val", "xb_vlan_key", "xb_vlan" -> 1;
             default -> 0;
         };
     }

@@ -54,8 +54,9 @@ class TcDatapathTest extends DatapathTest {
             }
         }
         assertThat(differences).isEmpty();
-        // Every reason reachable from the standard state (aging samples, MTU, states and flags need their own).
-        assertThat(cases).hasSizeGreaterThanOrEqualTo(Reason.values().length - 8);
+        // Every reason reachable from the standard state (aging samples, MTU, states, flags and VLAN
+        // filtering need their own).
+        assertThat(cases).hasSizeGreaterThanOrEqualTo(Reason.values().length - 10);
         assertThat(redirects).as("the corpus exercises the fast path, not only passes").isEqualTo(2);
     }
 
