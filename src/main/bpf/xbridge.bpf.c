@@ -385,7 +385,7 @@ static __always_inline void count(struct xb_decision *d, __u64 bytes)
 	}
 }
 
-/* The outer VLAN tag in the data, if the frame has a whole one. */
+/* The outer VLAN tag in the data. -1 for a frame too short for its headers. */
 static __always_inline int parse_inline(struct xb_frame *f, void *data, void *data_end)
 {
 	struct ethhdr *eth = data;
@@ -401,11 +401,9 @@ static __always_inline int parse_inline(struct xb_frame *f, void *data, void *da
 	f->tag_in_skb = 0;
 	if (eth->h_proto == bpf_htons(ETH_P_8021Q) || eth->h_proto == bpf_htons(ETH_P_8021AD)) {
 		struct vlan_hdr *vh = (void *)(eth + 1);
-		/* A truncated tag: the kernel drops it (skb_vlan_untag cannot pull it), or a VLAN device takes it. */
-		if ((void *)(vh + 1) > data_end) {
-			f->tag_proto = eth->h_proto;
-			return 0;
-		}
+		/* A truncated tag: skb_vlan_untag() cannot pull it and the stack drops the frame. */
+		if ((void *)(vh + 1) > data_end)
+			return -1;
 		f->tag_proto = eth->h_proto;
 		f->tci = bpf_ntohs(vh->h_vlan_TCI);
 		f->proto = vh->h_vlan_encapsulated_proto;
@@ -487,7 +485,7 @@ int xbridge_xdp(struct xdp_md *ctx)
 	 * sk_buff until the port transmits. A tagged frame in that gap is the
 	 * kernel's.
 	 */
-	if (action == XB_ACT_REDIRECT && d.out_tagged &&
+	if (action == XB_ACT_REDIRECT && d.out_tagged && out.mtu &&
 	    len + (d.tag == XB_TAG_PUSH ? 4 : 0) > (__u64)out.mtu + ETH_HLEN + 4) {
 		action = decided(&d, XB_ACT_PASS, XB_PASS_TOO_BIG);
 		d.egress = 0;

@@ -21,11 +21,12 @@ final class FastPathContract {
         }
         // Policy: with any port proxying or suppressing neighbours, ARP and ND are the kernel's
         // (br_do_proxy_suppress_arp/br_do_suppress_nd also read the target port's flags).
-        if (br.ports().stream().anyMatch(p -> p.proxyArp() || p.neighSuppress()) && isNeighbourFrame(f)) {
+        if (br.ports().stream().anyMatch(p -> p.proxyArp() || p.neighSuppress()) && isNeighbourFrame(f, br)) {
             return PASS;
         }
-        // Policy: VLAN-tagged frames are the kernel's (a VLAN device on the port would take them).
-        if (f.ethertype() == 0x8100 || f.ethertype() == 0x88a8) {
+        // Policy: without VLAN filtering, VLAN-tagged frames are the kernel's (a VLAN device on the
+        // port would take them).
+        if (!br.vlanFiltering() && f.hasOuterTag()) {
             return PASS;
         }
         if (o.kind() != KernelBridge.Kind.KNOWN_UNICAST || o.host() || o.ports().size() != 1) {
@@ -38,7 +39,7 @@ final class FastPathContract {
         // Policy: a source that is the host's own address goes to the kernel (it warns, and may be
         // spoofing), and so does one known behind another port even when sticky (the kernel keeps the
         // entry where it is; deciding that is left to it).
-        Model.Fdb src = br.fdb().get(f.src());
+        Model.Fdb src = br.fdb().get(new Model.Key(o.vid(), f.src()));
         if (in.learning() && src != null && (src.local() || src.port() != in.ifindex())) {
             return PASS;
         }
@@ -53,14 +54,18 @@ final class FastPathContract {
 
 
 
-    /** ARP, RARP, or ICMPv6 NS/NA right after the IPv6 header (br_is_nd_neigh_msg). */
-    static boolean isNeighbourFrame(Model.Frame f) {
+    /**
+     * ARP, RARP, or ICMPv6 NS/NA right after the IPv6 header (br_is_nd_neigh_msg), read from
+     * skb->protocol: the ethertype after the bridge's own tag, which the stack took off.
+     */
+    static boolean isNeighbourFrame(Model.Frame f, Model.Bridge br) {
         byte[] b = f.bytes();
-        int type = f.ethertype();
+        int at = br.vlanFiltering() && f.ethertype() == br.vlanProtocol() && b.length >= 18 ? 16 : 12;
+        int type = f.u16(at);
         if (type == 0x0806 || type == 0x8035) {
             return true;
         }
-        return type == 0x86dd && b.length > 54 && (b[20] & 0xff) == 58
-                && ((b[54] & 0xff) == 135 || (b[54] & 0xff) == 136);
+        return type == 0x86dd && b.length > at + 42 && (b[at + 8] & 0xff) == 58
+                && ((b[at + 42] & 0xff) == 135 || (b[at + 42] & 0xff) == 136);
     }
 }

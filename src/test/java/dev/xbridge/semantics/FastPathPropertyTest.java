@@ -13,6 +13,8 @@ import dev.xbridge.bridge.FdbKey;
 import dev.xbridge.bridge.FdbValue;
 import dev.xbridge.bridge.PortRecord;
 import dev.xbridge.bridge.Reason;
+import dev.xbridge.bridge.VlanKey;
+import dev.xbridge.bridge.VlanValue;
 import dev.xbridge.netlink.MacAddress;
 import dev.xbridge.sys.Errno;
 import dev.xbridge.sys.NetNamespace;
@@ -55,6 +57,8 @@ class FastPathPropertyTest {
     final List<Integer> devices = new ArrayList<>();
     int tcCompared;
     int tcRefused;
+    int tcInlineTag;
+    final Map<Decision.Tag, Integer> tagChanges = new java.util.EnumMap<>(Decision.Tag.class);
 
     @BeforeAll
     void setUp() {
@@ -73,7 +77,14 @@ class FastPathPropertyTest {
 
     record Case(Model.Bridge bridge, Model.Port in, Model.Frame frame) {}
 
-    record Mismatch(Case c, int expected, Decision actual, KernelBridge.Outcome kernel) {}
+    record Mismatch(Case c, int expected, Decision actual, KernelBridge.Outcome kernel, byte[] out) {
+        Mismatch(Case c, int expected, Decision actual, KernelBridge.Outcome kernel) {
+            this(c, expected, actual, kernel, null);
+        }
+    }
+
+    /** The XDP entry's decision and the frame it left behind. */
+    record Run(Decision decision, byte[] out) {}
 
     @Test
     void theDatapathAgreesWithTheKernelModelOnRandomStatesAndFrames() {
@@ -88,21 +99,25 @@ class FastPathPropertyTest {
             List<Case> batch = new ArrayList<>();
             for (int i = 0; i < FRAMES_PER_STATE && done < cases; i++, done++) {
                 Model.Port in = bridge.ports().get(rnd.nextInt(bridge.ports().size()));
-                batch.add(new Case(bridge, in, randomFrame(rnd, bridge)));
+                Model.Frame aimed = rnd.nextInt(100) < 35 ? aimedFrame(rnd, bridge, in) : null;
+                batch.add(new Case(bridge, in, aimed != null ? aimed : randomFrame(rnd, bridge)));
             }
-            List<Decision> decisions = inside.call(() -> run(bridge, batch));
+            List<Run> runs = inside.call(() -> run(bridge, batch));
             for (int i = 0; i < batch.size(); i++) {
                 Case c = batch.get(i);
-                Decision d = decisions.get(i);
+                Decision d = runs.get(i).decision();
                 seen.merge(d.reason(), 1, Integer::sum);
                 if (d.action() == Decision.Action.REDIRECT) {
                     redirects++;
                 }
-                Mismatch m = check(c, d);
+                if (d.tag() != Decision.Tag.KEEP && d.action() == Decision.Action.REDIRECT) {
+                    tagChanges.merge(d.tag(), 1, Integer::sum);
+                }
+                Mismatch m = check(c, d, runs.get(i).out());
                 if (m != null) {
                     String where = "seed " + seed + ", case " + (done - batch.size() + i) + "\n";
-                    Decision alone = inside.call(() -> run(c.bridge(), List.of(c)).get(0));
-                    if (check(c, alone) == null) {
+                    Run alone = inside.call(() -> run(c.bridge(), List.of(c)).get(0));
+                    if (check(c, alone.decision(), alone.out()) == null) {
                         throw new AssertionError(where + "the mismatch needs the " + i
                                 + " frames before it in this state (the datapath changed a map):\n" + describe(m));
                     }
@@ -110,8 +125,10 @@ class FastPathPropertyTest {
                 }
             }
         }
-        System.out.println("FastPathPropertyTest: verdicts " + seen + "; TC agreed with XDP on " + tcCompared
-                + " frames (" + tcRefused + " runts the sk_buff test runner refuses)");
+        System.out.println("FastPathPropertyTest: verdicts " + seen + "; tag changes " + tagChanges
+                + "; TC agreed with XDP on " + tcCompared + " frames (" + tcRefused
+                + " runts the sk_buff test runner refuses, " + tcInlineTag
+                + " with an inline tag TC leaves to the kernel)");
         assertThat(tcCompared).as("frames compared across entry points").isGreaterThan(cases * 9 / 10);
         assertThat(redirects).as("the generator reaches the fast path").isGreaterThan(cases / 50);
         assertThat(seen.keySet()).as("the generator reaches most rules")
@@ -119,27 +136,40 @@ class FastPathPropertyTest {
                         Reason.PASS_SRC_INVALID, Reason.PASS_SRC_UNKNOWN, Reason.PASS_SRC_MOVED,
                         Reason.PASS_DST_UNKNOWN, Reason.PASS_DST_LOCAL, Reason.PASS_NOT_FORWARDING,
                         Reason.PASS_EGRESS_BLOCKED, Reason.PASS_EGRESS_UNAVAILABLE, Reason.PASS_VLAN,
-                        Reason.PASS_ISOLATED, Reason.PASS_PORT_KERNEL, Reason.PASS_SAME_PORT);
+                        Reason.PASS_ISOLATED, Reason.PASS_PORT_KERNEL, Reason.PASS_SAME_PORT,
+                        Reason.PASS_VLAN_INGRESS, Reason.PASS_VLAN_EGRESS, Reason.PASS_MALFORMED);
+        assertThat(tagChanges.keySet()).as("redirects push, pop and rewrite VLAN tags")
+                .contains(Decision.Tag.POP, Decision.Tag.PUSH, Decision.Tag.REWRITE);
     }
 
     Mismatch check(Case c, Decision d) {
+        return check(c, d, null);
+    }
+
+    /**
+     * With {@code out} (XDP's data_out), a redirect must also carry the frame the kernel's
+     * egress port would transmit: the VLAN tag pushed, popped or rewritten as br_handle_vlan says.
+     */
+    Mismatch check(Case c, Decision d, byte[] out) {
         KernelBridge.Outcome o = KernelBridge.receive(c.bridge(), c.in(), c.frame());
         int expected = FastPathContract.expected(c.bridge(), c.in(), c.frame(), o);
         boolean ok = expected == FastPathContract.PASS
                 ? d.action() == Decision.Action.PASS
-                : d.action() == Decision.Action.REDIRECT && d.egress() == expected;
-        return ok ? null : new Mismatch(c, expected, d, o);
+                : d.action() == Decision.Action.REDIRECT && d.egress() == expected
+                        && (out == null || java.util.Arrays.equals(out, o.out()));
+        return ok ? null : new Mismatch(c, expected, d, o, out);
     }
 
     /** Loads {@code bridge} into the maps, as the Reconciler would, then runs every frame. */
-    List<Decision> run(Model.Bridge bridge, List<Case> cases) {
+    List<Run> run(Model.Bridge bridge, List<Case> cases) {
         load(bridge);
-        List<Decision> out = new ArrayList<>();
+        List<Run> out = new ArrayList<>();
         for (Case c : cases) {
             byte[] frame = c.frame().bytes();
-            dp.xdpProgram().run(RunOptions.of(frame)
+            var result = dp.xdpProgram().run(RunOptions.of(frame)
                     .withContext(XdpMd.forFrame(frame.length).ingressIfindex(c.in().ifindex())));
             Decision d = dp.lastDecision();
+            Run xdp = new Run(d, result.dataOut());
             restoreMoved(bridge, c, d);
             try {
                 dp.tcProgram().run(RunOptions.of(frame).withContext(SkBuff.receivedOn(c.in().ifindex())));
@@ -150,19 +180,27 @@ class FastPathPropertyTest {
                     throw e;
                 }
                 tcRefused++;
-                out.add(d);
+                out.add(xdp);
                 continue;
             }
-            tcCompared++;
             Decision tc = dp.lastDecision();
             restoreMoved(bridge, c, tc);
             if (!tc.equals(d)) {
+                // BPF_PROG_RUN cannot put a tag in the sk_buff, where the stack puts it before TC
+                // ingress: TC leaves a tag change on a tag in the data to the kernel.
+                if (bridge.vlanFiltering() && c.frame().hasOuterTag() && d.action() == Decision.Action.REDIRECT
+                        && d.tag() != Decision.Tag.KEEP && tc.reason() == Reason.PASS_VLAN) {
+                    tcInlineTag++;
+                    out.add(xdp);
+                    continue;
+                }
                 throw new AssertionError("entry points disagree: XDP " + d + ", TC " + tc + "\n"
                         + describe(new Mismatch(c, FastPathContract.expected(c.bridge(), c.in(), c.frame(),
                                 KernelBridge.receive(c.bridge(), c.in(), c.frame())), tc,
                                 KernelBridge.receive(c.bridge(), c.in(), c.frame()))));
             }
-            out.add(d);
+            tcCompared++;
+            out.add(xdp);
         }
         return out;
     }
@@ -173,15 +211,18 @@ class FastPathPropertyTest {
      * generated state, so the source's entry is put back after each run.
      */
     void restoreMoved(Model.Bridge bridge, Case c, Decision d) {
-        Model.Fdb src = bridge.fdb().get(c.frame().src());
+        Model.Fdb src = bridge.fdb().get(new Model.Key(d.vid(), c.frame().src()));
         if (src != null) {
-            dp.putFdb(key(c.frame().src()), value(src));
+            dp.putFdb(key(new Model.Key(d.vid(), c.frame().src())), value(src));
         }
     }
 
     void load(Model.Bridge bridge) {
         for (FdbKey k : dp.fdbEntries().keySet()) {
             dp.removeFdb(k);
+        }
+        for (VlanKey k : dp.vlanEntries().keySet()) {
+            dp.removeVlan(k);
         }
         for (int dev : devices) {
             dp.removePort(dev);
@@ -199,16 +240,22 @@ class FastPathPropertyTest {
             if (bridge.ports().stream().anyMatch(q -> q.proxyArp() || q.neighSuppress())) {
                 flags |= PortRecord.NEIGH;
             }
-            dp.putPort(p.ifindex(), new PortRecord(BRIDGE, slot++, flags, p.state()));
+            if (bridge.vlanFiltering()) {
+                flags |= PortRecord.VLAN;
+                p.vlans().forEach((vid, v) -> dp.putVlan(new VlanKey(p.ifindex(), vid),
+                        new VlanValue(v.untagged() ? VlanValue.UNTAGGED : 0, v.state())));
+            }
+            dp.putPort(p.ifindex(), new PortRecord(BRIDGE, slot++, flags, p.state(), 0, 0,
+                    bridge.vlanFiltering() ? p.pvid() : 0, bridge.vlanFiltering() ? bridge.vlanProtocol() : 0));
             if (p.egress()) {
                 dp.putTxPort(p.ifindex());
             }
         }
-        bridge.fdb().forEach((mac, e) -> dp.putFdb(key(mac), value(e)));
+        bridge.fdb().forEach((k, e) -> dp.putFdb(key(k), value(e)));
     }
 
-    static FdbKey key(MacAddress mac) {
-        return new FdbKey(BRIDGE, 0, mac);
+    static FdbKey key(Model.Key k) {
+        return new FdbKey(BRIDGE, k.vid(), k.mac());
     }
 
     /** Reconciler.mirror */
@@ -220,26 +267,84 @@ class FastPathPropertyTest {
 
     // ---- generators ----
 
+    /** VLANs the generated bridges use; frames also carry 0 (priority tag), 30 (no member) and 4095. */
+    static final int[] VIDS = {1, 10, 20};
+
     Model.Bridge randomBridge(Random r) {
         List<Integer> devs = new ArrayList<>(devices);
         java.util.Collections.shuffle(devs, r);
         int n = 2 + r.nextInt(devs.size() - 1);
+        boolean filtering = r.nextInt(100) < 40;
         List<Model.Port> ports = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             int state = r.nextInt(10) < 7 ? Model.FORWARDING : r.nextInt(5);
+            Map<Integer, Model.Vlan> vlans = new HashMap<>();
+            int pvid = 0;
+            if (filtering) {
+                for (int vid : VIDS) {
+                    if (r.nextInt(100) < 75) {
+                        int vstate = r.nextInt(100) < 85 ? Model.FORWARDING : r.nextInt(5);
+                        vlans.put(vid, new Model.Vlan(r.nextBoolean(), vstate));
+                    }
+                }
+                List<Integer> members = new ArrayList<>(vlans.keySet());
+                if (!members.isEmpty() && r.nextInt(100) < 85) {
+                    pvid = members.get(r.nextInt(members.size()));
+                }
+            }
             ports.add(new Model.Port(devs.get(i), state, r.nextInt(100) < 85, r.nextInt(100) < 15,
                     r.nextInt(100) < 15, r.nextInt(100) < 4, r.nextInt(100) < 3, r.nextInt(100) < 4,
-                    r.nextInt(100) < 4, r.nextInt(100) < 85));
+                    r.nextInt(100) < 4, r.nextInt(100) < 85, pvid, Map.copyOf(vlans)));
         }
-        Map<MacAddress, Model.Fdb> fdb = new HashMap<>();
+        Map<Model.Key, Model.Fdb> fdb = new HashMap<>();
         for (MacAddress mac : POOL) {
-            if (r.nextInt(100) < 75) {
-                boolean local = r.nextInt(100) < 8;
-                int port = local && r.nextBoolean() ? 0 : ports.get(r.nextInt(n)).ifindex();
-                fdb.put(mac, new Model.Fdb(port, local, !local && r.nextInt(100) < 10, !local && r.nextInt(100) < 80));
+            for (int vid : filtering ? VIDS : new int[] {0}) {
+                if (r.nextInt(100) < (filtering ? 55 : 75)) {
+                    boolean local = r.nextInt(100) < 8;
+                    int port = local && r.nextBoolean() ? 0 : ports.get(r.nextInt(n)).ifindex();
+                    fdb.put(new Model.Key(vid, mac),
+                            new Model.Fdb(port, local, !local && r.nextInt(100) < 10, !local && r.nextInt(100) < 80));
+                }
             }
         }
-        return new Model.Bridge(r.nextInt(100) < 5, List.copyOf(ports), Map.copyOf(fdb));
+        int protocol = r.nextInt(100) < 75 ? Model.ETH_P_8021Q : Model.ETH_P_8021AD;
+        return new Model.Bridge(r.nextInt(100) < 5, filtering, protocol, List.copyOf(ports), Map.copyOf(fdb));
+    }
+
+    /**
+     * A frame aimed at the fast path: from a MAC the FDB has behind {@code in}, to one it has
+     * behind another port, in the same VLAN, tagged or untagged as that VLAN allows (any PCP), so
+     * the generated states' flags and VLAN memberships decide. Null when the FDB has no such pair.
+     */
+    Model.Frame aimedFrame(Random r, Model.Bridge bridge, Model.Port in) {
+        List<Model.Key> fromIn = bridge.fdb().entrySet().stream()
+                .filter(e -> e.getValue().port() == in.ifindex() && !e.getValue().local())
+                .map(Map.Entry::getKey).sorted(java.util.Comparator.comparing(Model.Key::toString)).toList();
+        if (fromIn.isEmpty()) {
+            return null;
+        }
+        Model.Key from = fromIn.get(r.nextInt(fromIn.size()));
+        List<Model.Key> to = bridge.fdb().keySet().stream()
+                .filter(k -> k.vid() == from.vid() && !k.equals(from))
+                .sorted(java.util.Comparator.comparing(Model.Key::toString)).toList();
+        if (to.isEmpty()) {
+            return null;
+        }
+        Model.Key dst = to.get(r.nextInt(to.size()));
+        int payload = 46 + r.nextInt(60);
+        boolean tag = bridge.vlanFiltering() && (from.vid() != in.pvid() || r.nextInt(100) < 30);
+        ByteBuffer b = ByteBuffer.allocate(14 + (tag ? 4 : 0) + payload);
+        b.put(dst.mac().bytes()).put(from.mac().bytes());
+        if (tag) {
+            // Usually the entry's VLAN; sometimes a priority tag, which the PVID classifies.
+            int vid = from.vid() == in.pvid() && r.nextBoolean() ? 0 : from.vid();
+            b.putShort((short) bridge.vlanProtocol()).putShort((short) ((r.nextInt(16) << 12) | vid));
+        }
+        b.putShort((short) (r.nextInt(4) == 0 ? 0x0806 : 0x0800));
+        while (b.hasRemaining()) {
+            b.put((byte) r.nextInt(256));
+        }
+        return new Model.Frame(b.array());
     }
 
     Model.Frame randomFrame(Random r, Model.Bridge bridge) {
@@ -247,13 +352,13 @@ class FastPathPropertyTest {
         MacAddress src = randomMac(r, false);
         int roll = r.nextInt(100);
         int ethertype;
-        if (roll < 45) {
+        if (roll < 40) {
             ethertype = 0x0800;
-        } else if (roll < 55) {
+        } else if (roll < 48) {
             ethertype = 0x0806;
-        } else if (roll < 63) {
+        } else if (roll < 55) {
             ethertype = 0x86dd;
-        } else if (roll < 73) {
+        } else if (roll < 70) {
             ethertype = 0x8100;
         } else if (roll < 78) {
             ethertype = 0x88a8;
@@ -274,8 +379,28 @@ class FastPathPropertyTest {
         while (b.hasRemaining()) {
             b.put((byte) r.nextInt(256));
         }
-        if (ethertype == 0x8100 && len >= 18 && r.nextBoolean()) {
-            b.putShort(16, (short) 0x8100); // stacked tags
+        boolean tagged = (ethertype == 0x8100 || ethertype == 0x88a8) && len >= 18;
+        if (tagged && r.nextInt(100) < 80) {
+            // A VID the bridge knows, a priority tag, one no port has, or the reserved 4095; any PCP and DEI.
+            int vidRoll = r.nextInt(100);
+            int vid = vidRoll < 65 ? VIDS[r.nextInt(VIDS.length)] : vidRoll < 85 ? 0 : vidRoll < 95 ? 30 : 4095;
+            b.putShort(14, (short) ((r.nextInt(16) << 12) | vid));
+        }
+        if (tagged && len >= 18) {
+            int inner = r.nextInt(100);
+            if (inner < 20) {
+                b.putShort(16, (short) (r.nextBoolean() ? 0x8100 : 0x88a8)); // stacked tags
+            } else if (inner < 60) {
+                b.putShort(16, (short) 0x0800);
+            } else if (inner < 70) {
+                b.putShort(16, (short) 0x0806);
+            } else if (inner < 80) {
+                b.putShort(16, (short) 0x86dd);
+                if (len > 58 && r.nextBoolean()) {
+                    b.put(24, (byte) 58);
+                    b.put(58, (byte) (133 + r.nextInt(5)));
+                }
+            }
         }
         if (ethertype == 0x86dd && len > 54 && r.nextInt(3) == 0) {
             b.put(20, (byte) 58); // ICMPv6 ...
@@ -312,8 +437,8 @@ class FastPathPropertyTest {
         while (progress) {
             progress = false;
             for (Case smaller : smaller(m.c())) {
-                Decision d = inside.call(() -> run(smaller.bridge(), List.of(smaller)).get(0));
-                Mismatch again = check(smaller, d);
+                Run d = inside.call(() -> run(smaller.bridge(), List.of(smaller)).get(0));
+                Mismatch again = check(smaller, d.decision(), d.out());
                 if (again != null) {
                     m = again;
                     progress = true;
@@ -327,10 +452,10 @@ class FastPathPropertyTest {
     List<Case> smaller(Case c) {
         List<Case> out = new ArrayList<>();
         Model.Bridge b = c.bridge();
-        for (MacAddress mac : b.fdb().keySet()) {
-            Map<MacAddress, Model.Fdb> fdb = new HashMap<>(b.fdb());
-            fdb.remove(mac);
-            out.add(new Case(new Model.Bridge(b.promiscuous(), b.ports(), Map.copyOf(fdb)), c.in(), c.frame()));
+        for (Model.Key key : b.fdb().keySet()) {
+            Map<Model.Key, Model.Fdb> fdb = new HashMap<>(b.fdb());
+            fdb.remove(key);
+            out.add(new Case(b.withFdb(Map.copyOf(fdb)), c.in(), c.frame()));
         }
         for (Model.Port p : b.ports()) {
             boolean used = p.ifindex() == c.in().ifindex()
@@ -338,11 +463,22 @@ class FastPathPropertyTest {
             if (!used && b.ports().size() > 1) {
                 List<Model.Port> ports = new ArrayList<>(b.ports());
                 ports.remove(p);
-                out.add(new Case(new Model.Bridge(b.promiscuous(), List.copyOf(ports), b.fdb()), c.in(), c.frame()));
+                out.add(new Case(b.withPorts(List.copyOf(ports)), c.in(), c.frame()));
+            }
+            for (Integer vid : p.vlans().keySet()) {
+                Map<Integer, Model.Vlan> vlans = new HashMap<>(p.vlans());
+                vlans.remove(vid);
+                Model.Port q = new Model.Port(p.ifindex(), p.state(), p.learning(), p.isolated(), p.hairpin(),
+                        p.locked(), p.mab(), p.proxyArp(), p.neighSuppress(), p.egress(),
+                        p.pvid() == vid ? 0 : p.pvid(), Map.copyOf(vlans));
+                List<Model.Port> ports = new ArrayList<>(b.ports());
+                ports.set(ports.indexOf(p), q);
+                out.add(new Case(b.withPorts(List.copyOf(ports)), p == c.in() ? q : c.in(), c.frame()));
             }
         }
         if (b.promiscuous()) {
-            out.add(new Case(new Model.Bridge(false, b.ports(), b.fdb()), c.in(), c.frame()));
+            out.add(new Case(new Model.Bridge(false, b.vlanFiltering(), b.vlanProtocol(), b.ports(), b.fdb()),
+                    c.in(), c.frame()));
         }
         if (c.frame().bytes().length > 60) {
             out.add(new Case(b, c.in(), new Model.Frame(java.util.Arrays.copyOf(c.frame().bytes(), 60))));
@@ -352,7 +488,10 @@ class FastPathPropertyTest {
 
     static String describe(Mismatch m) {
         StringBuilder sb = new StringBuilder("minimal reproducer:\n");
-        sb.append("  bridge").append(m.c().bridge().promiscuous() ? " (promiscuous)" : "").append('\n');
+        sb.append("  bridge").append(m.c().bridge().promiscuous() ? " (promiscuous)" : "")
+                .append(m.c().bridge().vlanFiltering()
+                        ? String.format(" vlan_filtering 1 vlan_protocol 0x%04x", m.c().bridge().vlanProtocol()) : "")
+                .append('\n');
         m.c().bridge().ports().forEach(p -> sb.append("    ").append(p).append('\n'));
         m.c().bridge().fdb().forEach((mac, e) -> sb.append("    fdb ").append(mac).append(" -> ").append(e).append('\n'));
         sb.append("  frame on port ").append(m.c().in().ifindex()).append(": ").append(m.c().frame()).append('\n');
@@ -360,6 +499,10 @@ class FastPathPropertyTest {
         sb.append("  contract expects: ").append(m.expected() == FastPathContract.PASS ? "pass" : "redirect to " + m.expected())
                 .append('\n');
         sb.append("  datapath did: ").append(m.actual()).append('\n');
+        if (m.out() != null) {
+            sb.append("  datapath frame out: ").append(java.util.HexFormat.of().formatHex(m.out(), 0,
+                    Math.min(m.out().length, 24))).append('\n');
+        }
         return sb.toString();
     }
 }
