@@ -127,4 +127,56 @@ class StockKernelLinksTest {
             assertThat(p.port().state()).as(p.name() + " forwards (no STP)").isEqualTo(PortState.FORWARDING);
         });
     }
+
+    /**
+     * The bridge VLAN database: membership, PVID, untagged and per-VLAN STP state (which only
+     * RTM_GETVLAN reports), ranges expanded; and RTNLGRP_BRVLAN announces a state change.
+     */
+    @Test
+    void vlanDatabaseIsDumpedPerPortAndItsChangesAreAnnounced() {
+        add("bridge VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING)", "name", "br0", "type", "bridge", "vlan_filtering", "1");
+        add("veth", "name", "v0", "type", "veth", "peer", "name", "v1");
+        add("veth", "name", "w0", "type", "veth", "peer", "name", "w1");
+        ns.ip("link", "set", "dev", "v0", "master", "br0");
+        ns.ip("link", "set", "dev", "w0", "master", "br0");
+        Netns.run("bridge", "-n", ns.name, "vlan", "add", "dev", "v0", "vid", "20", "pvid", "untagged");
+        Netns.run("bridge", "-n", ns.name, "vlan", "add", "dev", "v0", "vid", "30-32");
+        Link v0 = named(inNs(RtNetlink::links), "v0");
+        Link w0 = named(inNs(RtNetlink::links), "w0");
+
+        List<PortVlan> all = inNs(nl -> nl.vlans(0));
+        List<PortVlan> ofV0 = all.stream().filter(v -> v.ifindex() == v0.index()).toList();
+        assertThat(ofV0).extracting(PortVlan::vid).containsExactlyInAnyOrder(1, 20, 30, 31, 32);
+        PortVlan v20 = ofV0.stream().filter(v -> v.vid() == 20).findFirst().orElseThrow();
+        assertThat(v20.pvid()).isTrue();
+        assertThat(v20.untagged()).isTrue();
+        assertThat(v20.state()).isEqualTo(3);
+        PortVlan v1 = ofV0.stream().filter(v -> v.vid() == 1).findFirst().orElseThrow();
+        assertThat(v1.pvid()).as("PVID moved to 20").isFalse();
+        assertThat(v1.untagged()).isTrue();
+        assertThat(ofV0.stream().filter(v -> v.vid() == 31).findFirst().orElseThrow().untagged()).isFalse();
+        assertThat(all).as("w0 has the default PVID 1").anySatisfy(v -> {
+            assertThat(v.ifindex()).isEqualTo(w0.index());
+            assertThat(v.vid()).isEqualTo(1);
+            assertThat(v.pvid()).isTrue();
+        });
+        List<PortVlan> ofW0 = inNs(nl -> nl.vlans(w0.index()));
+        assertThat(ofW0).as("a dump of one port").extracting(PortVlan::ifindex)
+                .containsOnly(w0.index());
+
+        List<RtEvent> events = ns.thread().<List<RtEvent>>call(() -> {
+            try (RtMonitor monitor = RtMonitor.open()) {
+                Netns.run("bridge", "-n", ns.name, "vlan", "set", "dev", "v0", "vid", "31", "state", "blocking");
+                List<RtEvent> seen = new java.util.ArrayList<>();
+                long end = System.nanoTime() + 3_000_000_000L;
+                while (System.nanoTime() < end && seen.stream().noneMatch(e -> e instanceof RtEvent.VlansChanged)) {
+                    monitor.poll(java.time.Duration.ofMillis(200), seen::add);
+                }
+                return seen;
+            }
+        });
+        assertThat(events).as("RTNLGRP_BRVLAN").contains(new RtEvent.VlansChanged(v0.index()));
+        PortVlan v31 = inNs(nl -> nl.vlans(v0.index())).stream().filter(v -> v.vid() == 31).findFirst().orElseThrow();
+        assertThat(v31.state()).as("BR_STATE_BLOCKING").isEqualTo(4);
+    }
 }
