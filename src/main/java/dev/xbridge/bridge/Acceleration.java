@@ -74,7 +74,8 @@ public record Acceleration(Set<String> bridges, Set<String> ports, Map<String, H
         }
         if (xdpProblem == null) {
             return new PortPlan(Hook.Kind.XDP, stepAside, true, peerRedirect, "native XDP: peer " + peer.where()
-                    + " sends finished frames (tx-checksumming, TSO, GSO off; MTU " + peer.mtu() + ")" + asideNote,
+                    + " sends finished frames (tx-checksumming, TSO, GSO, " + Peer.TX_VLAN_INSERT + ", "
+                    + Peer.TX_STAG_INSERT + " off; MTU " + peer.mtu() + ")" + asideNote,
                     null);
         }
         return new PortPlan(Hook.Kind.TC, stepAside, true, peerRedirect, "TC: " + xdpProblem + asideNote, null);
@@ -83,7 +84,9 @@ public record Acceleration(Set<String> bridges, Set<String> ports, Map<String, H
     /**
      * Why native XDP would not be exact on this port, or null when it would. XDP
      * loses CHECKSUM_PARTIAL on redirect and drops GSO frames larger than a page
-     * without xdp.frags (measured: TCP stalls; ../shared/docs/PLATFORM.md).
+     * without xdp.frags (measured: TCP stalls; ../shared/docs/PLATFORM.md), and
+     * neither sees nor keeps a VLAN tag the peer left in skb->vlan_tci
+     * ({@link Peer#sendsFinishedFrames}).
      */
     static String xdpProblem(Port port, Peer peer) {
         if (!port.isVeth()) {
@@ -95,7 +98,7 @@ public record Acceleration(Set<String> bridges, Set<String> ports, Map<String, H
         }
         if (!peer.sendsFinishedFrames()) {
             return "peer " + peer.where() + " sends with " + peer.offloadsOn()
-                    + " on, whose checksum/GSO state native XDP would lose";
+                    + " on, whose " + peer.whatXdpWouldLose() + " native XDP would lose";
         }
         if (peer.mtu() > Peer.VETH_XDP_MAX_MTU) {
             return "peer MTU " + peer.mtu() + " is above " + Peer.VETH_XDP_MAX_MTU

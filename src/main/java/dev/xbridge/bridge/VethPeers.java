@@ -80,12 +80,21 @@ public final class VethPeers implements AutoCloseable {
 
     private static Peer features(String namespace, Link link) {
         String name = link.name();
+        Map<String, Ethtool.NamedFeature> named = Ethtool.features(name);
         return new Peer(true, namespace, name,
                 Ethtool.get(name, Ethtool.Feature.TX_CHECKSUM),
                 Ethtool.get(name, Ethtool.Feature.TSO),
                 Ethtool.get(name, Ethtool.Feature.GSO),
+                active(named, Peer.TX_VLAN_INSERT),
+                active(named, Peer.TX_STAG_INSERT),
                 Ethtool.get(name, Ethtool.Feature.GRO),
                 null, link.mtu());
+    }
+
+    /** A feature this kernel has no name for is one the peer cannot have on. */
+    private static boolean active(Map<String, Ethtool.NamedFeature> named, String feature) {
+        Ethtool.NamedFeature f = named.get(feature);
+        return f != null && f.active();
     }
 
     /** Turns GRO on at the peer of {@code port} if it is off, remembering to undo it. */

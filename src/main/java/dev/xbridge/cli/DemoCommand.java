@@ -25,7 +25,8 @@ final class DemoCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         dev.xbridge.daemon.Privileges.requireForRun();
         say("Building a bridge br0 and four hosts, each in its own network namespace.");
-        say("Hosts send with tx checksum, TSO and GSO off: native XDP on veth is exact only then (docs/design.md).");
+        say("Hosts send with tx checksum, TSO, GSO and VLAN tag insertion off: native XDP on veth is exact only then"
+                + " (docs/design.md).");
         try (BridgeLab lab = BridgeLab.builder().prefix("xbd").hosts(4).hostOffloads(false).build()) {
             for (Host h : lab.hosts()) {
                 say("  " + h);

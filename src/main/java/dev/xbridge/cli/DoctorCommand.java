@@ -150,8 +150,10 @@ final class DoctorCommand implements Callable<Integer> {
             return "veth peer not reachable (" + peer.problem() + ")";
         }
         return "peer " + peer.where() + ": tx-checksumming " + onOff(peer.txChecksum()) + ", TSO " + onOff(peer.tso())
-                + ", GSO " + onOff(peer.gso()) + ", GRO " + onOff(peer.gro()) + ", MTU " + peer.mtu()
-                + " (native XDP on veth: offloads off and MTU <= " + Peer.VETH_XDP_MAX_MTU + ")";
+                + ", GSO " + onOff(peer.gso()) + ", " + Peer.TX_VLAN_INSERT + " " + onOff(peer.txVlanInsert())
+                + ", " + Peer.TX_STAG_INSERT + " " + onOff(peer.txStagInsert()) + ", GRO " + onOff(peer.gro())
+                + ", MTU " + peer.mtu() + " (native XDP on veth needs all of these but GRO off, and MTU <= "
+                + Peer.VETH_XDP_MAX_MTU + ")";
     }
 
     private static String onOff(boolean on) {

@@ -95,9 +95,10 @@ public final class BridgeLab implements AutoCloseable {
         }
 
         /**
-         * Whether hosts keep tx checksum offload, TSO and GSO on {@code eth0}:
-         * on by default, as in a container; off is what native XDP on veth
-         * needs to be exact (see {@link Host#setOffloads(boolean)}).
+         * Whether hosts keep tx checksum offload, TSO, GSO and VLAN tag
+         * insertion on {@code eth0}: on by default, as in a container; off is
+         * what native XDP on veth needs to be exact (see
+         * {@link Host#setOffloads(boolean)}).
          */
         public Builder hostOffloads(boolean on) {
             this.hostOffloads = on;

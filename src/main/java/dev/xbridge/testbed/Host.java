@@ -154,16 +154,29 @@ public final class Host {
     }
 
     /**
-     * Turns tx checksum offload ({@code tx}), TSO ({@code tso}) and GSO
-     * ({@code gso}) of {@code eth0} on or off together. GRO is left alone
-     * (see {@link #setGro(boolean)}). With them on (the default for a
-     * container's veth) the host hands the bridge {@code CHECKSUM_PARTIAL}
-     * super-frames of up to 64 KiB; XDP redirect loses that metadata, so a
-     * native XDP fast path is exact only with them off (docs/PLATFORM.md).
+     * Turns tx checksum offload ({@code tx}), TSO ({@code tso}), GSO
+     * ({@code gso}) and the VLAN insert offloads ({@code txvlan}, i.e.
+     * tx-vlan-hw-insert, and tx-vlan-stag-hw-insert) of {@code eth0} on or
+     * off together. GRO is left alone (see {@link #setGro(boolean)}). With
+     * them on (the default for a container's veth) the host hands the bridge
+     * {@code CHECKSUM_PARTIAL} super-frames of up to 64 KiB and VLAN tags
+     * outside the frame data (skb->vlan_tci); XDP redirect loses both, so a
+     * native XDP fast path is exact only with them off (docs/PLATFORM.md,
+     * docs/design.md).
      */
     public void setOffloads(boolean on) {
         String v = on ? "on" : "off";
-        ns.exec("ethtool", "-K", ifname, "tx", v, "tso", v, "gso", v);
+        ns.exec("ethtool", "-K", ifname, "tx", v, "tso", v, "gso", v, "txvlan", v, "tx-vlan-stag-hw-insert", v);
+    }
+
+    /**
+     * Only the VLAN insert offloads of {@code eth0} (tx-vlan-hw-insert and
+     * tx-vlan-stag-hw-insert), leaving checksum and segmentation offloads as
+     * they are.
+     */
+    public void setVlanInsert(boolean on) {
+        String v = on ? "on" : "off";
+        ns.exec("ethtool", "-K", ifname, "txvlan", v, "tx-vlan-stag-hw-insert", v);
     }
 
     /**

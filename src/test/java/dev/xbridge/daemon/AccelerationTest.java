@@ -269,6 +269,12 @@ class AccelerationTest extends DaemonLabTest {
         Iperf.Result tcp = Iperf.tcp(lab.host(1), h3, Duration.ofSeconds(1));
         assertThat(tcp.ok()).as("TCP from the offloading host works: " + tcp.error()).isTrue();
         assertThat(tcp.bitsPerSecond()).isPositive();
+
+        // VLAN tag insertion alone is enough: native XDP would see such a host's tagged frames untagged.
+        lab.host(2).ns().exec("ethtool", "-K", "eth0", "txvlan", "on");
+        await("p2 on TC after txvlan on", Duration.ofSeconds(15), () -> port("p2").hook().equals("tc"));
+        assertThat(port("p2").reason()).startsWith("TC: peer eth0 in /run/netns/")
+                .endsWith(" sends with tx-vlan-hw-insert on, whose VLAN tag native XDP would lose");
     }
 
     /** Whether the running kernel is at least {@code major.minor}. */

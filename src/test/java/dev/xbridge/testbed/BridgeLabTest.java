@@ -102,12 +102,17 @@ class BridgeLabTest {
                     .isEqualTo("1234");
             String features = lab.host(1).ns().exec("ethtool", "-k", "eth0").stdout();
             assertThat(features).contains("tx-checksumming: off", "tcp-segmentation-offload: off",
-                    "generic-segmentation-offload: off");
+                    "generic-segmentation-offload: off", "tx-vlan-offload: off", "tx-vlan-stag-hw-insert: off");
 
             Host h2 = lab.host(2);
             h2.setOffloads(true);
             assertThat(h2.ns().exec("ethtool", "-k", "eth0").stdout()).contains("tx-checksumming: on",
-                    "tcp-segmentation-offload: on", "generic-segmentation-offload: on");
+                    "tcp-segmentation-offload: on", "generic-segmentation-offload: on", "tx-vlan-offload: on",
+                    "tx-vlan-stag-hw-insert: on");
+            h2.setVlanInsert(false);
+            assertThat(h2.ns().exec("ethtool", "-k", "eth0").stdout()).contains("tx-checksumming: on",
+                    "tx-vlan-offload: off", "tx-vlan-stag-hw-insert: off");
+            h2.setVlanInsert(true);
 
             h2.setMac("02:00:00:00:01:02");
             assertThat(h2.mac()).isEqualTo("02:00:00:00:01:02");

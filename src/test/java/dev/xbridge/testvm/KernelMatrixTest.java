@@ -1,6 +1,5 @@
 package dev.xbridge.testvm;
 
-import static org.junit.jupiter.api.DynamicContainer.dynamicContainer;
 import static org.junit.jupiter.api.DynamicTest.dynamicTest;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -17,6 +16,7 @@ import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.DynamicNode;
 import org.junit.jupiter.api.TestFactory;
 import org.opentest4j.AssertionFailedError;
@@ -26,7 +26,7 @@ import org.opentest4j.TestAbortedException;
  * The VM part of the test suite: on each kernel of scripts/testvm-kernels,
  * boots a guest, runs every {@code @Tag("vm")} test and the classes of
  * {@link #WHOLE_CLASSES} in one JVM there ({@link VmTestMain}), and replays
- * each outcome here as a dynamic test named {@code [6.1] Class.method()}, so
+ * each outcome here as a dynamic test named {@code Class.method() [6.1]}, so
  * Maven counts and reports them with the host's tests.
  *
  * <p>The host run leaves {@code vm}-tagged tests out (surefire
@@ -55,12 +55,20 @@ class KernelMatrixTest {
     static final ObjectMapper JSON = new ObjectMapper();
     static final Pattern BOOTING = Pattern.compile("testvm: booting (\\S+) \\((\\S+)\\) with (\\S+),");
 
+    /**
+     * One flat list of dynamic tests, each named {@code Class.method() [kernel]}. Flat and with
+     * this display name because surefire's XML report (pom.xml: usePhrasedTestCaseMethodName)
+     * names a dynamic test by its ancestors' display names and its own, so a CI reader sees
+     * {@code vm: AccelerationTest.method() [6.1]}; the legacy names were
+     * {@code vmTestsOnEachKernel()[1][3]}.
+     */
     @TestFactory
+    @DisplayName("vm:")
     Stream<DynamicNode> vmTestsOnEachKernel() {
         Requires.root();
         String why = TestVm.unavailable();
         Requires.that(why == null, why);
-        return TestVm.matrix().stream().map(k -> dynamicContainer("kernel " + k, Stream.of(k).flatMap(this::runOn)));
+        return TestVm.matrix().stream().flatMap(this::runOn);
     }
 
     private Stream<DynamicNode> runOn(String kernel) {
@@ -88,7 +96,7 @@ class KernelMatrixTest {
         writeSummary(dir, kernel, run, outcomes);
 
         List<DynamicNode> nodes = new ArrayList<>();
-        nodes.add(dynamicTest("[" + kernel + "] the guest booted and ran the tests", () -> {
+        nodes.add(dynamicTest("the guest booted and ran the tests [" + kernel + "]", () -> {
             if (run.exitCode() != 0 && run.exitCode() != 1) {
                 throw new AssertionFailedError("scripts/testvm --kernel " + kernel + " exited " + run.exitCode()
                         + (run.exitCode() == 124 ? " (deadline " + timeout.toSeconds() + " s; -Dxbridge.testvm.timeout moves it)" : "")
@@ -96,7 +104,7 @@ class KernelMatrixTest {
             }
         }));
         for (VmTestResult r : outcomes) {
-            nodes.add(dynamicTest("[" + kernel + "] " + r.shortName(), () -> replay(kernel, r)));
+            nodes.add(dynamicTest(r.shortName() + " [" + kernel + "]", () -> replay(kernel, r)));
         }
         return nodes.stream();
     }
@@ -104,16 +112,18 @@ class KernelMatrixTest {
     private static void replay(String kernel, VmTestResult r) {
         String known = KNOWN_FAILURES.get(r.shortName());
         if (r.failed() && known != null) {
-            throw new TestAbortedException("on kernel " + kernel + ": " + known + "; it failed with: " + r.message());
+            throw new TestAbortedException(r.shortName() + " on kernel " + kernel + ": " + known + "; it failed with: " + r.message());
         }
         if (known != null) {
             System.out.println("[" + kernel + "] " + r.shortName() + " passed; it is in KNOWN_FAILURES (a race): remove it once the cause is fixed");
         }
         if (r.failed()) {
-            throw new AssertionFailedError("on kernel " + kernel + " (in the VM): " + r.message() + "\n--- guest stack trace ---\n" + r.trace());
+            // The console names a failed dynamic test by its legacy name only, so the message says which.
+            throw new AssertionFailedError(r.shortName() + " on kernel " + kernel + " (in the VM): " + r.message()
+                    + "\n--- guest stack trace ---\n" + r.trace());
         }
         if (r.skipped()) {
-            throw new TestAbortedException("skipped on kernel " + kernel + ": " + r.message());
+            throw new TestAbortedException(r.shortName() + " skipped on kernel " + kernel + ": " + r.message());
         }
     }
 
