@@ -48,6 +48,11 @@ final class StatusCommand implements Callable<Integer> {
             }
             System.out.print(t.toString().indent(2));
             for (Status.PortStatus p : b.ports()) {
+                if (p.vlans() != null) {
+                    System.out.println("  " + p.name() + " VLANs: " + p.vlans());
+                }
+            }
+            for (Status.PortStatus p : b.ports()) {
                 if (!p.passed().isEmpty()) {
                     System.out.println("  " + p.name() + " slow path: " + format(p.passed()));
                 }

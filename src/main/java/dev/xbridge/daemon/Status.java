@@ -32,7 +32,31 @@ public record Status(long pid, String started, long events, long resyncs,
      */
     public record PortStatus(String name, int index, String state, String hook, String mode, boolean accelerated,
             boolean egress, String reason, long fastPackets, long fastBytes, long slowPackets, long droppedPackets,
-            Map<String, Long> passed, String peer, boolean peerGroChanged) {}
+            Map<String, Long> passed, String peer, boolean peerGroChanged, String vlans) {}
+
+    /**
+     * A port's VLANs as xbridge mirrors them, {@code bridge vlan show} style:
+     * "10 pvid untagged, 20, 30-32 blocking"; consecutive VIDs alike share a range.
+     */
+    static String vlans(List<dev.xbridge.netlink.PortVlan> vlans) {
+        List<dev.xbridge.netlink.PortVlan> sorted = vlans.stream()
+                .sorted(java.util.Comparator.comparingInt(dev.xbridge.netlink.PortVlan::vid)).toList();
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < sorted.size(); ) {
+            var first = sorted.get(i);
+            int j = i;
+            while (j + 1 < sorted.size() && sorted.get(j + 1).vid() == sorted.get(j).vid() + 1
+                    && sorted.get(j + 1).flags() == first.flags() && sorted.get(j + 1).state() == first.state()) {
+                j++;
+            }
+            String ids = i == j ? Integer.toString(first.vid()) : first.vid() + "-" + sorted.get(j).vid();
+            out.add(ids + (first.pvid() ? " pvid" : "") + (first.untagged() ? " untagged" : "")
+                    + (first.state() == 3 ? "" : " " + dev.xbridge.netlink.PortState.of(first.state()).name()
+                            .toLowerCase(java.util.Locale.ROOT)));
+            i = j + 1;
+        }
+        return out.isEmpty() ? "none" : String.join(", ", out);
+    }
 
     static Status of(Daemon d) {
         KernelState state = d.reconciler().state();
@@ -54,7 +78,8 @@ public record Status(long pid, String started, long events, long resyncs,
                 ports.add(new PortStatus(v.name(), v.index(), v.state().name().toLowerCase(java.util.Locale.ROOT),
                         v.hook(), v.mode(), v.accelerated(), v.egress(), v.reason(), s.fastPackets(),
                         s.redirectBytes(), s.slowPackets(), s.droppedPackets(), passed,
-                        v.peer() != null && v.peer().found() ? v.peer().where() : null, v.groChangedByUs()));
+                        v.peer() != null && v.peer().found() ? v.peer().where() : null, v.groChangedByUs(),
+                        b.vlanFiltering() ? vlans(state.vlans(v.index())) : null));
             }
             bridges.add(new BridgeStatus(b.name(), b.index(), b.isUp(), b.ageingCentis() / 100.0, ports));
         }

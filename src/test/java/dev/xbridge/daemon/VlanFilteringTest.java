@@ -144,6 +144,8 @@ class VlanFilteringTest extends DaemonLabTest {
         for (String p : List.of("p1", "p2", "p3", "p4")) {
             assertThat(port(p).accelerated()).as(p + ": " + port(p).reason()).isTrue();
         }
+        assertThat(port("p1").vlans()).as("status shows the mirrored VLANs").isEqualTo("10 pvid untagged");
+        assertThat(port("p2").vlans()).isEqualTo("10, 20");
         Map<String, Integer> withXbridge = scenario(true);
 
         assertThat(kernel).as("the kernel bridge alone, which the scenario's expectations describe")
