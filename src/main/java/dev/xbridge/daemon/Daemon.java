@@ -170,6 +170,7 @@ public final class Daemon implements AutoCloseable {
                 reconciler.fdbChanged(f.e());
             }
             case RtEvent.FdbDeleted f -> reconciler.fdbDeleted(f.e());
+            case RtEvent.TcChanged t -> { } // not acted on yet
             case RtEvent.Overrun o -> { }
         }
     }
