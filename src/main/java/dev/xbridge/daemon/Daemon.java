@@ -6,6 +6,7 @@ import dev.xbridge.bridge.Datapath;
 import dev.xbridge.bridge.KernelState;
 import dev.xbridge.bridge.Netfilter;
 import dev.xbridge.bridge.Reconciler;
+import dev.xbridge.bridge.TcRules;
 import dev.xbridge.bridge.VethPeers;
 import dev.xbridge.netlink.DumpInterruptedException;
 import dev.xbridge.netlink.RtEvent;
@@ -15,7 +16,9 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -55,6 +58,8 @@ public final class Daemon implements AutoCloseable {
     private ScheduledExecutorService netfilterWatch;
     /** Ports whose peers are due to be probed again, one per iteration. */
     private final ArrayDeque<Integer> reprobeQueue = new ArrayDeque<>();
+    /** Ports whose qdiscs or filters changed in the current batch of events. */
+    private final Set<Integer> tcChanged = new LinkedHashSet<>();
 
     public Daemon(Options options) {
         this.options = options;
@@ -71,6 +76,9 @@ public final class Daemon implements AutoCloseable {
         reconciler = new Reconciler(datapath, peers,
                 new Acceleration(options.bridges(), options.ports(), options.hooks()), options.tcAttach(),
                 options.agingRefresh());
+        int tcId = datapath.tcProgram().id();
+        int xdpId = datapath.xdpProgram().id();
+        reconciler.setTcReader(TcRules.reader(rt, id -> id == tcId || id == xdpId));
         reconciler.setNetfilter(Netfilter.read());
         resync(first);
         watchNetfilter();
@@ -153,6 +161,11 @@ public final class Daemon implements AutoCloseable {
         }
         batch.forEach(this::handle);
         flushLinks();
+        // After the links: a filter may come with a port that just appeared.
+        for (int index : tcChanged) {
+            reconciler.tcChanged(index);
+        }
+        tcChanged.clear();
     }
 
     private void handle(RtEvent e) {
@@ -170,7 +183,7 @@ public final class Daemon implements AutoCloseable {
                 reconciler.fdbChanged(f.e());
             }
             case RtEvent.FdbDeleted f -> reconciler.fdbDeleted(f.e());
-            case RtEvent.TcChanged t -> { } // not acted on yet
+            case RtEvent.TcChanged t -> tcChanged.add(t.tc().ifindex());
             case RtEvent.Overrun o -> { }
         }
     }
