@@ -335,7 +335,12 @@ public final class Reconciler implements AutoCloseable {
         }
         if (a.xdpEgress && !wantXdpEgress) {
             datapath.removeTxPort(port.index());
-            peers.restore(port.index());
+            if (peers.changedGro(port.index())) {
+                peers.restore(port.index());
+                // Else a port that becomes a target again before the next probe (a qdisc
+                // added and removed) would find GRO "on" and leave the peer without NAPI.
+                a.peer = a.peer.withGroOff();
+            }
             a.xdpEgress = false;
         }
     }
