@@ -12,6 +12,7 @@ import dev.xbridge.netlink.DumpInterruptedException;
 import dev.xbridge.netlink.RtEvent;
 import dev.xbridge.netlink.RtMonitor;
 import dev.xbridge.netlink.RtNetlink;
+import dev.xbridge.netlink.TcMsg;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -163,7 +164,12 @@ public final class Daemon implements AutoCloseable {
         flushLinks();
         // After the links: a filter may come with a port that just appeared.
         for (int index : tcChanged) {
-            reconciler.tcChanged(index);
+            if (index == TcMsg.TCM_IFINDEX_MAGIC_BLOCK) {
+                // A filter of a shared block (tc filter add block N): any port may use the block.
+                reconciler.ports().forEach(p -> reconciler.tcChanged(p.index()));
+            } else {
+                reconciler.tcChanged(index);
+            }
         }
         tcChanged.clear();
     }

@@ -16,6 +16,9 @@ public final class TcMsg {
     public static final int INFO_OFFSET = 16;
     public static final int SIZE = 20;
 
+    /** tcm_ifindex of a filter in a shared block ({@code tc filter add block N}); tcm_parent is then N. */
+    public static final int TCM_IFINDEX_MAGIC_BLOCK = 0xFFFFFFFF;
+
     // enum TCA_*
     public static final int TCA_KIND = 1;
     public static final int TCA_OPTIONS = 2;

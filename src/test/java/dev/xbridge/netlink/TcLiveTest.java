@@ -109,6 +109,23 @@ class TcLiveTest {
     }
 
     @Test
+    void aSharedBlocksFiltersAreDumpedThroughEachDeviceAndAnnouncedByBlock() {
+        int p1 = ifindex("p1");
+        ns.exec("tc", "qdisc", "add", "dev", "p1", "ingress_block", "22", "clsact");
+        ns.thread().run(() -> {
+            try (RtMonitor mon = RtMonitor.open()) {
+                List<RtEvent> seen = new ArrayList<>();
+                ns.exec("tc", "filter", "add", "block", "22", "protocol", "ip", "u32",
+                        "match", "u32", "0", "0", "action", "mirred", "egress", "mirror", "dev", "h2");
+                TcObject e = await(mon, seen, t -> t.type() == NlMsgHdr.RTM_NEWTFILTER);
+                assertThat(e.ifindex()).as("no device: the block").isEqualTo(TcMsg.TCM_IFINDEX_MAGIC_BLOCK);
+                assertThat(e.parent()).as("tcm_block_index").isEqualTo(22);
+            }
+        });
+        assertThat(filters(p1, TcMsg.INGRESS_BLOCK)).isNotEmpty().allMatch(f -> f.kind().equals("u32"));
+    }
+
+    @Test
     void theMonitorSeesQdiscsAndFiltersComeAndGo() {
         int p1 = ifindex("p1");
         ns.thread().run(() -> {
