@@ -35,6 +35,13 @@ public final class BpfProgram implements AutoCloseable {
     // libbpf 1.1.2 bpf.h struct bpf_link_create_opts: sz, then __u32 flags; 64 bytes in all
     private static final long LINK_CREATE_OPTS_SIZE = 64;
     private static final long LINK_CREATE_FLAGS_OFFSET = 8;
+    // libbpf 1.1.2 bpf.h struct bpf_prog_query_opts { size_t sz; __u32 query_flags, attach_flags;
+    // __u32 *prog_ids; __u32 prog_cnt; __u32 *prog_attach_flags; } (offsetof checked): 40 bytes
+    private static final long QUERY_OPTS_SIZE = 40;
+    private static final long QUERY_PROG_IDS = 16;
+    private static final long QUERY_PROG_CNT = 24;
+    private static final int QUERY_MAX_PROGRAMS = 64;
+
     // UAPI enum bpf_attach_type (BPF_TCX_* since 6.6; the 6.1 headers installed here lack them)
     private static final int BPF_XDP = 37;
     static final int BPF_TCX_INGRESS = 46;
@@ -185,6 +192,42 @@ public final class BpfProgram implements AutoCloseable {
                         + " ifindex " + ifindex, LibBpf.errno(linkFd, capture));
             }
             return new BpfLink(linkFd, null);
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    /**
+     * The ids of the programs attached to {@code ifindex}'s tcx hook in {@code direction}, in the
+     * order they run (BPF_PROG_QUERY with BPF_TCX_INGRESS or _EGRESS; libbpf 1.1.2 passes the
+     * ifindex as target_fd, the same union member as query.target_ifindex). Empty on a kernel
+     * without tcx (before 6.6 the attach type is refused with EINVAL) and when none is attached.
+     * Links and plain attachments both count. The ifindex is resolved in the calling thread's
+     * network namespace.
+     */
+    public static int[] tcxProgramIds(int ifindex, TcDirection direction) {
+        int attachType = direction == TcDirection.INGRESS ? BPF_TCX_INGRESS : BPF_TCX_EGRESS;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment opts = arena.allocate(QUERY_OPTS_SIZE, 8);
+            MemorySegment ids = arena.allocate(ValueLayout.JAVA_INT, QUERY_MAX_PROGRAMS);
+            opts.set(ValueLayout.JAVA_LONG, 0, QUERY_OPTS_SIZE);
+            opts.set(ValueLayout.ADDRESS, QUERY_PROG_IDS, ids);
+            opts.set(ValueLayout.JAVA_INT, QUERY_PROG_CNT, QUERY_MAX_PROGRAMS);
+            MemorySegment capture = LibBpf.capture();
+            int rc = (int) LibBpf.PROG_QUERY_OPTS.invokeExact(capture, ifindex, attachType, opts);
+            if (rc < 0) {
+                int errno = LibBpf.errno(rc, capture);
+                if (errno == dev.xbridge.sys.Errno.EINVAL.code()) {
+                    return new int[0]; // no tcx in this kernel
+                }
+                // ENOSPC: more than QUERY_MAX_PROGRAMS; the first ones were copied and count says how many.
+                if (errno != dev.xbridge.sys.Errno.ENOSPC.code()) {
+                    throw new BpfException("bpf_prog_query tcx " + direction.name().toLowerCase(java.util.Locale.ROOT)
+                            + " ifindex " + ifindex, errno);
+                }
+            }
+            int n = Math.min(opts.get(ValueLayout.JAVA_INT, QUERY_PROG_CNT), QUERY_MAX_PROGRAMS);
+            return ids.asSlice(0, 4L * n).toArray(ValueLayout.JAVA_INT);
         } catch (Throwable t) {
             throw Native.rethrow(t);
         }

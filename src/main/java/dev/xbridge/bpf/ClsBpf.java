@@ -6,6 +6,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
+import java.util.function.BooleanSupplier;
 
 /**
  * A TC program attached the pre-tcx way: a {@code clsact} qdisc on the device
@@ -142,13 +143,22 @@ public final class ClsBpf implements AutoCloseable {
 
     /** Removes the filter, and the qdisc if this attachment created it. Idempotent; quiet if the device is gone. */
     @Override
-    public synchronized void close() {
+    public void close() {
+        close(() -> false);
+    }
+
+    /**
+     * Removes the filter, then the qdisc if this attachment created it and
+     * {@code qdiscInUse}, asked after the filter is gone, says nothing else is in
+     * it: deleting a clsact qdisc deletes every filter under it, someone else's too.
+     */
+    public synchronized void close(BooleanSupplier qdiscInUse) {
         if (closed) {
             return;
         }
         closed = true;
         detach(ifindex, direction, handle, priority);
-        if (createdQdisc) {
+        if (createdQdisc && !qdiscInUse.getAsBoolean()) {
             destroyQdisc(ifindex);
         }
     }

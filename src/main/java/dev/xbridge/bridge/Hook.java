@@ -2,6 +2,8 @@ package dev.xbridge.bridge;
 
 import dev.xbridge.bpf.BpfLink;
 import dev.xbridge.bpf.ClsBpf;
+import dev.xbridge.netlink.RtNetlink;
+import dev.xbridge.netlink.TcMsg;
 
 /**
  * The datapath attached to one port's ingress: native XDP through a link, TC
@@ -38,7 +40,22 @@ public final class Hook implements AutoCloseable {
     }
 
     static Hook clsact(ClsBpf filter) {
-        return new Hook(Kind.TC, filter.createdQdisc() ? "clsact" : "clsact (shared qdisc)", filter.programId(), filter);
+        AutoCloseable detach = () -> filter.close(() -> filtersRemain(filter.ifindex()));
+        return new Hook(Kind.TC, filter.createdQdisc() ? "clsact" : "clsact (shared qdisc)", filter.programId(), detach);
+    }
+
+    /**
+     * Whether anyone's filters are left under the device's clsact qdisc. An operator
+     * may have added filters to the qdisc xbridge created (and xbridge steps aside
+     * for them: {@link TcRules}); they must outlive xbridge's hook. When the dump
+     * fails, the qdisc stays: an empty clsact qdisc costs little, a lost filter is wrong.
+     */
+    private static boolean filtersRemain(int ifindex) {
+        try (RtNetlink rt = RtNetlink.open()) {
+            return !rt.filters(ifindex, TcMsg.INGRESS_BLOCK).isEmpty() || !rt.filters(ifindex, TcMsg.EGRESS_BLOCK).isEmpty();
+        } catch (RuntimeException e) {
+            return true;
+        }
     }
 
     public Kind kind() {

@@ -28,6 +28,11 @@ public record Peer(boolean found, String namespace, String name, boolean txCheck
         return new Peer(found, namespace, name, txChecksum, tso, gso, txVlanInsert, txStagInsert, true, problem, mtu);
     }
 
+    /** This peer with GRO off: what a probe would now read after xbridge restored it. */
+    public Peer withGroOff() {
+        return new Peer(found, namespace, name, txChecksum, tso, gso, false, problem, mtu);
+    }
+
 
     /**
      * The largest peer MTU with which a veth takes an XDP program that lacks xdp.frags

@@ -49,11 +49,14 @@ public final class Reconciler implements AutoCloseable {
     private volatile long fdbWriteFailures;
     /** What netfilter would see; null until the daemon has read it. */
     private Netfilter.Snapshot netfilter;
+    /** Reads what tc does on a port ({@link TcRules}); by default nothing is read and nothing counts. */
+    private TcRules.Reader tcReader = port -> TcRules.NONE;
 
     /** Runtime facts of a port the reconciler has seen. */
     private static final class Attached {
         final int slot;
         Peer peer;
+        TcRules tc;
         PortPlan plan;
         Hook hook;
         PortRecord written;
@@ -155,6 +158,29 @@ public final class Reconciler implements AutoCloseable {
         apply(state, false);
     }
 
+    /** Where tc state comes from: the daemon reads it over rtnetlink and BPF_PROG_QUERY. */
+    public void setTcReader(TcRules.Reader reader) {
+        this.tcReader = reader;
+    }
+
+    /**
+     * Reads the port's tc state again after the kernel announced a qdisc or
+     * filter change on it (RTNLGRP_TC), and re-plans the port when it changed.
+     */
+    public void tcChanged(int index) {
+        Optional<Port> port = state.port(index);
+        Attached a = attached.get(index);
+        if (port.isEmpty() || a == null) {
+            return;
+        }
+        TcRules now = tcReader.read(port.get());
+        if (now.equals(a.tc)) {
+            return;
+        }
+        a.tc = now;
+        replan(index, false);
+    }
+
     /**
      * Looks at one port's veth peer again and applies what changed. The
      * daemon calls this one port at a time, so a round of probes never holds
@@ -163,12 +189,16 @@ public final class Reconciler implements AutoCloseable {
      * bridge is written again (unchanged entries are skipped).
      */
     public void reprobe(int index) {
+        replan(index, true);
+    }
+
+    private void replan(int index, boolean reprobe) {
         Optional<Port> port = state.port(index);
         Optional<Bridge> bridge = port.flatMap(p -> state.bridge(p.bridge()));
         if (port.isEmpty() || bridge.isEmpty() || !attached.containsKey(index)) {
             return;
         }
-        hook(bridge.get(), port.get(), true);
+        hook(bridge.get(), port.get(), reprobe);
         List<Port> same = new ArrayList<>();
         for (Port p : state.ports()) {
             if (p.bridge() == port.get().bridge() && attached.containsKey(p.index())) {
@@ -212,6 +242,9 @@ public final class Reconciler implements AutoCloseable {
         if (a.peer == null || reprobe) {
             a.peer = port.isVeth() ? peers.probe(port, state) : Peer.missing("not a veth");
         }
+        if (a.tc == null || reprobe) {
+            a.tc = tcReader.read(port); // tcx programs raise no event: the periodic reprobe finds them
+        }
         Optional<String> nf = netfilter == null ? Optional.empty() : Netfilter.reason(netfilter, bridge.link().bridge());
         if (bridge.vlanFiltering() && !state.vlansKnown(port.index())) {
             // Without the port's VLANs the datapath could only pass its frames: say why.
@@ -219,7 +252,7 @@ public final class Reconciler implements AutoCloseable {
                     : "VLANs of " + port.name() + " not read yet";
             nf = Optional.of(nf.map(n -> n + "; ").orElse("") + why);
         }
-        PortPlan plan = attach(a, port, policy.plan(bridge, port, a.peer, nf));
+        PortPlan plan = attach(a, port, a.tc.apply(policy.plan(bridge, port, a.peer, nf)));
         a.plan = plan;
         if (plan.warning() != null && !plan.warning().equals(a.warned)) {
             LOG.warning(port.name() + ": " + plan.warning());
@@ -330,7 +363,12 @@ public final class Reconciler implements AutoCloseable {
         }
         if (a.xdpEgress && !wantXdpEgress) {
             datapath.removeTxPort(port.index());
-            peers.restore(port.index());
+            if (peers.changedGro(port.index())) {
+                peers.restore(port.index());
+                // Else a port that becomes a target again before the next probe (a qdisc
+                // added and removed) would find GRO "on" and leave the peer without NAPI.
+                a.peer = a.peer.withGroOff();
+            }
             a.xdpEgress = false;
         }
         writeVlans(port.index(), a, vlans, false);

@@ -1,5 +1,6 @@
 package dev.xbridge.cli;
 
+import dev.xbridge.bpf.BpfProgram;
 import dev.xbridge.bpf.LibBpf;
 import dev.xbridge.bridge.Acceleration;
 import dev.xbridge.bridge.Bridge;
@@ -8,6 +9,7 @@ import dev.xbridge.bridge.KernelState;
 import dev.xbridge.bridge.Peer;
 import dev.xbridge.bridge.Port;
 import dev.xbridge.bridge.PortPlan;
+import dev.xbridge.bridge.TcRules;
 import dev.xbridge.bridge.VethPeers;
 import dev.xbridge.netlink.RtNetlink;
 import dev.xbridge.sys.Ethtool;
@@ -107,19 +109,21 @@ final class DoctorCommand implements Callable<Integer> {
 
     /**
      * For each bridge port here: the facts behind the hook xbridge would choose
-     * (driver, MTU, the veth peer's offloads and MTU) and the choice itself.
+     * (driver, MTU, the veth peer's offloads and MTU, tc on the port) and the choice itself.
      */
     static List<Check> ports() {
         List<Check> out = new ArrayList<>();
         try (RtNetlink rt = RtNetlink.open(); VethPeers peers = new VethPeers(rt)) {
             KernelState state = KernelState.of(rt.links(), rt.bridgePorts());
+            // No datapath is loaded here: a running daemon's programs are recognised by name.
+            TcRules.Reader tc = TcRules.reader(rt, DoctorCommand::isXbridgeProgram);
             for (Port port : state.ports()) {
                 Bridge bridge = state.bridge(port.bridge()).orElse(null);
                 if (bridge == null) {
                     continue;
                 }
                 Peer peer = port.isVeth() ? peers.probe(port, state) : Peer.missing("not a veth");
-                PortPlan plan = Acceleration.all().plan(bridge, port, peer);
+                PortPlan plan = tc.read(port).apply(Acceleration.all().plan(bridge, port, peer));
                 String hook = plan.hook() == null ? "none" : plan.hook().key();
                 String detail = "bridge " + bridge.name() + ", driver " + driver(port) + ", MTU " + port.link().mtu()
                         + "; " + peerFacts(port, peer) + " -> " + hook + " (" + plan.reason() + ")";
@@ -132,6 +136,15 @@ final class DoctorCommand implements Callable<Integer> {
                     "run doctor as root in the daemon's network namespace"));
         }
         return out;
+    }
+
+    private static boolean isXbridgeProgram(int id) {
+        try {
+            String name = BpfProgram.nameOfId(id);
+            return name.equals("xbridge_tc") || name.equals("xbridge_xdp");
+        } catch (RuntimeException e) {
+            return false;
+        }
     }
 
     private static String driver(Port port) {

@@ -6,6 +6,7 @@ import dev.xbridge.bridge.Datapath;
 import dev.xbridge.bridge.KernelState;
 import dev.xbridge.bridge.Netfilter;
 import dev.xbridge.bridge.Reconciler;
+import dev.xbridge.bridge.TcRules;
 import dev.xbridge.bridge.VethPeers;
 import dev.xbridge.netlink.DumpInterruptedException;
 import dev.xbridge.netlink.NetlinkException;
@@ -13,11 +14,14 @@ import dev.xbridge.netlink.RtEvent;
 import dev.xbridge.netlink.RtMonitor;
 import dev.xbridge.netlink.RtNetlink;
 import dev.xbridge.sys.Errno;
+import dev.xbridge.netlink.TcMsg;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -57,6 +61,8 @@ public final class Daemon implements AutoCloseable {
     private ScheduledExecutorService netfilterWatch;
     /** Ports whose peers are due to be probed again, one per iteration. */
     private final ArrayDeque<Integer> reprobeQueue = new ArrayDeque<>();
+    /** Ports whose qdiscs or filters changed in the current batch of events. */
+    private final Set<Integer> tcChanged = new LinkedHashSet<>();
 
     public Daemon(Options options) {
         this.options = options;
@@ -73,6 +79,9 @@ public final class Daemon implements AutoCloseable {
         reconciler = new Reconciler(datapath, peers,
                 new Acceleration(options.bridges(), options.ports(), options.hooks()), options.tcAttach(),
                 options.agingRefresh());
+        int tcId = datapath.tcProgram().id();
+        int xdpId = datapath.xdpProgram().id();
+        reconciler.setTcReader(TcRules.reader(rt, id -> id == tcId || id == xdpId));
         reconciler.setNetfilter(Netfilter.read());
         resync(first);
         watchNetfilter();
@@ -155,6 +164,16 @@ public final class Daemon implements AutoCloseable {
         }
         batch.forEach(this::handle);
         flushLinks();
+        // After the links: a filter may come with a port that just appeared.
+        for (int index : tcChanged) {
+            if (index == TcMsg.TCM_IFINDEX_MAGIC_BLOCK) {
+                // A filter of a shared block (tc filter add block N): any port may use the block.
+                reconciler.ports().forEach(p -> reconciler.tcChanged(p.index()));
+            } else {
+                reconciler.tcChanged(index);
+            }
+        }
+        tcChanged.clear();
     }
 
     private void handle(RtEvent e) {
@@ -176,6 +195,7 @@ public final class Daemon implements AutoCloseable {
                 pending = readVlans(current(), v.ifindex());
                 pendingApply = true;
             }
+            case RtEvent.TcChanged t -> tcChanged.add(t.tc().ifindex());
             case RtEvent.Overrun o -> { }
         }
     }

@@ -60,6 +60,14 @@ final class MessageWriter {
         return this;
     }
 
+    MessageWriter tcmsg(int family, int ifindex, int parent) {
+        long off = header(TcMsg.SIZE);
+        TcMsg.family(s, off, family);
+        TcMsg.ifindex(s, off, ifindex);
+        TcMsg.parent(s, off, parent);
+        return this;
+    }
+
     /** struct rtgenmsg { u8 rtgen_family; }, padded to 4. */
     MessageWriter rtgenmsg(int family) {
         long off = header(1);

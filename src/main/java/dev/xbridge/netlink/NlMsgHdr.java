@@ -24,6 +24,12 @@ public final class NlMsgHdr {
     public static final int RTM_NEWNEIGH = 28;
     public static final int RTM_DELNEIGH = 29;
     public static final int RTM_GETNEIGH = 30;
+    public static final int RTM_NEWQDISC = 36;
+    public static final int RTM_DELQDISC = 37;
+    public static final int RTM_GETQDISC = 38;
+    public static final int RTM_NEWTFILTER = 44;
+    public static final int RTM_DELTFILTER = 45;
+    public static final int RTM_GETTFILTER = 46;
     public static final int RTM_NEWNSID = 88;
     public static final int RTM_NEWVLAN = 112;
     public static final int RTM_DELVLAN = 113;
@@ -104,6 +110,12 @@ public final class NlMsgHdr {
             case RTM_NEWNEIGH -> "RTM_NEWNEIGH";
             case RTM_DELNEIGH -> "RTM_DELNEIGH";
             case RTM_GETNEIGH -> "RTM_GETNEIGH";
+            case RTM_NEWQDISC -> "RTM_NEWQDISC";
+            case RTM_DELQDISC -> "RTM_DELQDISC";
+            case RTM_GETQDISC -> "RTM_GETQDISC";
+            case RTM_NEWTFILTER -> "RTM_NEWTFILTER";
+            case RTM_DELTFILTER -> "RTM_DELTFILTER";
+            case RTM_GETTFILTER -> "RTM_GETTFILTER";
             case RTM_NEWNSID -> "RTM_NEWNSID";
             case RTM_NEWVLAN -> "RTM_NEWVLAN";
             case RTM_DELVLAN -> "RTM_DELVLAN";

@@ -1,6 +1,6 @@
 package dev.xbridge.netlink;
 
-/** A change the kernel announced on RTNLGRP_LINK, RTNLGRP_NEIGH or RTNLGRP_BRVLAN, as {@link RtMonitor} delivers it. */
+/** A change the kernel announced on RTNLGRP_LINK, RTNLGRP_NEIGH, RTNLGRP_TC or RTNLGRP_BRVLAN, as {@link RtMonitor} delivers it. */
 public sealed interface RtEvent {
     /** RTM_NEWLINK: a link appeared or changed. {@code link.family()} is AF_BRIDGE for the bridge's port messages. */
     record LinkChanged(Link link) implements RtEvent {}
@@ -22,6 +22,12 @@ public sealed interface RtEvent {
      * changed or deleted. The caller asks the kernel for the port's VLANs again.
      */
     record VlansChanged(int ifindex) implements RtEvent {}
+
+    /**
+     * RTNLGRP_TC: a qdisc or filter was added, changed or deleted on {@code tc.ifindex()}
+     * (RTM_NEWQDISC, RTM_DELQDISC, RTM_NEWTFILTER, RTM_DELTFILTER).
+     */
+    record TcChanged(TcObject tc) implements RtEvent {}
 
     /** ENOBUFS on the monitor socket: notifications were lost; the caller must dump again to resync. */
     record Overrun() implements RtEvent {}

@@ -10,9 +10,11 @@ import java.time.Duration;
 import java.util.function.Consumer;
 
 /**
- * Listens to RTNLGRP_LINK, RTNLGRP_NEIGH and RTNLGRP_BRVLAN in the network namespace of the thread that called
+ * Listens to RTNLGRP_LINK, RTNLGRP_NEIGH, RTNLGRP_TC and RTNLGRP_BRVLAN in the network namespace of the thread that called
  * {@link #open()}. Non-bridge neighbour messages (ARP, ND) are dropped; AF_BRIDGE neighbour
- * messages become FDB events; link messages keep their family (AF_BRIDGE port messages included).
+ * messages become FDB events; link messages keep their family (AF_BRIDGE port messages included);
+ * qdisc and filter messages become {@link RtEvent.TcChanged} (tc's actions and chains are not
+ * followed: an action is bound to a filter, which announces itself).
  * Not thread-safe: one thread polls.
  */
 public final class RtMonitor implements AutoCloseable {
@@ -20,6 +22,7 @@ public final class RtMonitor implements AutoCloseable {
     static final int RTNLGRP_LINK = 1;
     static final int RTNLGRP_NEIGH = 3;
     static final int RTNLGRP_BRVLAN = 33;
+    static final int RTNLGRP_TC = 4;
     /** Large enough for bursts (a bridge flush emits one RTM_DELNEIGH per entry). */
     static final int DEFAULT_RECEIVE_BUFFER = 8 * 1024 * 1024;
     /** A bound on one poll's drain so a flood cannot keep the caller inside forever. */
@@ -48,6 +51,7 @@ public final class RtMonitor implements AutoCloseable {
             socket.join(RTNLGRP_LINK, "RTNLGRP_LINK");
             socket.join(RTNLGRP_NEIGH, "RTNLGRP_NEIGH");
             joinVlans(socket);
+            socket.join(RTNLGRP_TC, "RTNLGRP_TC");
             return new RtMonitor(socket);
         } catch (RuntimeException e) {
             socket.close();
@@ -168,6 +172,11 @@ public final class RtMonitor implements AutoCloseable {
             case RTM_NEWVLAN:
             case RTM_DELVLAN:
                 return new RtEvent.VlansChanged(PortVlan.ifindex(s, off));
+            case RTM_NEWQDISC:
+            case RTM_DELQDISC:
+            case RTM_NEWTFILTER:
+            case RTM_DELTFILTER:
+                return new RtEvent.TcChanged(TcObject.decode(s, off));
             case NLMSG_OVERRUN:
                 return new RtEvent.Overrun();
             default:

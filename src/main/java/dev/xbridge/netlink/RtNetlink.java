@@ -151,6 +151,37 @@ public final class RtNetlink implements AutoCloseable {
     }
 
     /**
+     * Every qdisc in the namespace (RTM_GETQDISC dump): each device's root, its children, and
+     * its ingress or clsact qdisc. The kernel does not filter this dump by device.
+     */
+    public List<TcObject> qdiscs() {
+        List<TcObject> out = new ArrayList<>();
+        start(RTM_GETQDISC, NLM_F_REQUEST | NLM_F_DUMP).tcmsg(Socket.AF_UNSPEC, 0, 0);
+        exchange("RTM_GETQDISC dump", (s, off) -> {
+            if (NlMsgHdr.type(s, off) == RTM_NEWQDISC) {
+                out.add(TcObject.decode(s, off));
+            }
+        });
+        return out;
+    }
+
+    /**
+     * The filters of one block of device {@code ifindex} (RTM_GETTFILTER dump), in every chain,
+     * e.g. {@link TcMsg#INGRESS_BLOCK}. Each classifier instance comes as one message with
+     * handle 0 followed by one per node. Empty when the device has no qdisc with that block.
+     */
+    public List<TcObject> filters(int ifindex, int parent) {
+        List<TcObject> out = new ArrayList<>();
+        start(RTM_GETTFILTER, NLM_F_REQUEST | NLM_F_DUMP).tcmsg(Socket.AF_UNSPEC, ifindex, parent);
+        exchange("RTM_GETTFILTER dump ifindex " + ifindex + " parent " + TcMsg.handleText(parent), (s, off) -> {
+            if (NlMsgHdr.type(s, off) == RTM_NEWTFILTER) {
+                out.add(TcObject.decode(s, off));
+            }
+        });
+        return out;
+    }
+
+    /**
      * Adds an entry to the FDB of the bridge {@code portIndex} belongs to (NTF_MASTER), like
      * {@code bridge fdb add MAC dev PORT master [static|dynamic] [vlan VID]}: NUD_NOARP for a
      * static entry, NUD_REACHABLE for a dynamic one (which then ages). {@code replace} picks

@@ -60,6 +60,31 @@ class TcAttachTest {
     }
 
     @Test
+    void tcxQueryListsEachDirectionsProgramsInOrder() {
+        int v0 = net.ifindex("v0");
+        assertThat(ns.call(() -> BpfProgram.tcxProgramIds(v0, TcDirection.INGRESS))).isEmpty();
+        BpfLink first = ns.call(() -> tc.attachTcx(v0, TcDirection.INGRESS));
+        try (BpfObject other = Probe.load()) {
+            BpfProgram second = other.program("tc_probe");
+            BpfLink link2 = ns.call(() -> second.attachTcx(v0, TcDirection.INGRESS));
+            BpfLink egress = ns.call(() -> second.attachTcx(v0, TcDirection.EGRESS));
+            try {
+                assertThat(ns.call(() -> BpfProgram.tcxProgramIds(v0, TcDirection.INGRESS)))
+                        .as("appended in attach order").containsExactly(tc.id(), second.id());
+                assertThat(ns.call(() -> BpfProgram.tcxProgramIds(v0, TcDirection.EGRESS))).containsExactly(second.id());
+            } finally {
+                egress.close();
+                link2.close();
+            }
+            assertThat(ns.call(() -> BpfProgram.tcxProgramIds(v0, TcDirection.INGRESS))).containsExactly(tc.id());
+            assertThat(ns.call(() -> BpfProgram.tcxProgramIds(v0, TcDirection.EGRESS))).isEmpty();
+        } finally {
+            first.close();
+        }
+        assertThat(ns.call(() -> BpfProgram.tcxProgramIds(v0, TcDirection.INGRESS))).isEmpty();
+    }
+
+    @Test
     void tcxLinkRunsOnIngressAndDetachesOnClose() {
         int v0 = net.ifindex("v0");
         assertThat(tc.type()).isEqualTo(ProgramType.SCHED_CLS);
