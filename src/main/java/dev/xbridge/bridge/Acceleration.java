@@ -55,9 +55,9 @@ public record Acceleration(Set<String> bridges, Set<String> ports, Map<String, H
                 : "override --hook " + bridge.name() + "=" + choice.key();
         if (choice == HookChoice.OFF) {
             // Still a redirect target: the kernel path into it is unchanged either way.
-            return new PortPlan(null, false, true, peerRedirect(port), by + ": left to the kernel", null);
+            return new PortPlan(null, false, true, peerRedirect(port, peer), by + ": left to the kernel", null);
         }
-        boolean peerRedirect = peerRedirect(port);
+        boolean peerRedirect = peerRedirect(port, peer);
         List<String> aside = stepAsideReasons(bridge, port.info());
         netfilter.ifPresent(aside::add);
         boolean stepAside = !aside.isEmpty();
@@ -113,10 +113,13 @@ public record Acceleration(Set<String> bridges, Set<String> ports, Map<String, H
 
     /**
      * bpf_redirect_peer applies to a veth whose peer is in another namespace: the
-     * kernel drops the frame when the peer is in the port's own (skb_do_redirect).
+     * kernel drops the frame when the peer is in the port's own (skb_do_redirect). It
+     * enters the peer's receive path past the peer's own XDP program, so with one there
+     * the TC entry redirects to the port's transmit instead (veth_xmit runs it).
      */
-    static boolean peerRedirect(Port port) {
-        return port.isVeth() && port.link().link() != 0 && port.link().linkNetnsId().isPresent();
+    static boolean peerRedirect(Port port, Peer peer) {
+        return port.isVeth() && port.link().link() != 0 && port.link().linkNetnsId().isPresent()
+                && (peer == null || peer.xdpProgId() == 0);
     }
 
     /** Port and bridge state whose effect on a frame only the kernel applies. */

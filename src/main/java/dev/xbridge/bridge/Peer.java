@@ -15,9 +15,11 @@ package dev.xbridge.bridge;
  * @param gro generic-receive-offload: a veth takes XDP-redirected frames only when its peer runs NAPI, which GRO enables
  * @param problem why it was not found, when {@code found} is false
  * @param mtu its MTU: native XDP on the port is refused above {@link #VETH_XDP_MAX_MTU}
+ * @param xdpProgId the XDP program on the peer itself (inside the container), 0 for none:
+ *     bpf_redirect_peer would skip it, so TC redirects to such a port go through its transmit
  */
 public record Peer(boolean found, String namespace, String name, boolean txChecksum, boolean tso, boolean gso,
-        boolean txVlanInsert, boolean txStagInsert, boolean gro, String problem, int mtu) {
+        boolean txVlanInsert, boolean txStagInsert, boolean gro, String problem, int mtu, int xdpProgId) {
 
     /** The feature names (ETH_SS_FEATURES) of {@link #txVlanInsert} and {@link #txStagInsert}. */
     public static final String TX_VLAN_INSERT = "tx-vlan-hw-insert";
@@ -25,12 +27,13 @@ public record Peer(boolean found, String namespace, String name, boolean txCheck
 
     /** This peer with GRO on: what a probe would now read after xbridge turned it on. */
     public Peer withGroOn() {
-        return new Peer(found, namespace, name, txChecksum, tso, gso, txVlanInsert, txStagInsert, true, problem, mtu);
+        return new Peer(found, namespace, name, txChecksum, tso, gso, txVlanInsert, txStagInsert, true, problem, mtu, xdpProgId);
     }
 
     /** This peer with GRO off: what a probe would now read after xbridge restored it. */
     public Peer withGroOff() {
-        return new Peer(found, namespace, name, txChecksum, tso, gso, false, problem, mtu);
+        return new Peer(found, namespace, name, txChecksum, tso, gso, txVlanInsert, txStagInsert, false, problem, mtu,
+                xdpProgId);
     }
 
 
@@ -43,7 +46,7 @@ public record Peer(boolean found, String namespace, String name, boolean txCheck
     public static final int VETH_XDP_MAX_MTU = 3506;
 
     public static Peer missing(String problem) {
-        return new Peer(false, "", "", false, false, false, false, false, false, problem, 0);
+        return new Peer(false, "", "", false, false, false, false, false, false, problem, 0, 0);
     }
 
     /**

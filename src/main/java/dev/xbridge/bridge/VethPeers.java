@@ -88,7 +88,7 @@ public final class VethPeers implements AutoCloseable {
                 active(named, Peer.TX_VLAN_INSERT),
                 active(named, Peer.TX_STAG_INSERT),
                 Ethtool.get(name, Ethtool.Feature.GRO),
-                null, link.mtu());
+                null, link.mtu(), link.xdpProgId());
     }
 
     /** A feature this kernel has no name for is one the peer cannot have on. */

@@ -303,4 +303,42 @@ class TcAccelerationTest extends DaemonLabTest {
         assertThat(lab.host(2).ping(lab.host(3), 10, Duration.ofMillis(5)).allReceived()).isTrue();
         assertThat(port("p2").fastPackets() - fast).isGreaterThanOrEqualTo(10);
     }
+
+    /**
+     * An XDP program on the container's own eth0 (the veth peer) sees every frame the
+     * kernel bridge sends there, since the port's veth_xmit hands them to it. bpf_redirect_peer
+     * would enter past it, so the TC entry must redirect to the port's transmit instead. The
+     * witness is the program itself: it drops everything, so h2 must answer nothing, with
+     * xbridge as without (neighbours are static: ARP would be dropped too).
+     */
+    @Test
+    void anXdpProgramInTheContainerStillSeesFramesTcDeliversToIt() throws Exception {
+        lab = BridgeLab.builder().prefix("xbt").hosts(2).build();
+        Host h1 = lab.host(1);
+        Host h2 = lab.host(2);
+        h1.ns().ip("neigh", "replace", h2.ip(), "lladdr", h2.mac(), "dev", h1.ifname(), "nud", "permanent");
+        h2.ns().ip("neigh", "replace", h1.ip(), "lladdr", h1.mac(), "dev", h2.ifname(), "nud", "permanent");
+        daemon = DaemonProcess.start(lab.switchNs(), "--reprobe-ms", "200");
+        assertThat(h1.ping(h2).allReceived()).isTrue();
+        awaitMirrored(h1.mac(), "p1");
+        awaitMirrored(h2.mac(), "p2");
+        assertThat(port("p2").hook()).isEqualTo("tc");
+
+        try (dev.xbridge.bpf.BpfObject sink = dev.xbridge.bpf.BpfObject.openResource("/bpf/bench.bpf.o")) {
+            sink.load();
+            int eth0 = Integer.parseInt(h2.ns().ip("-o", "link", "show", "dev", h2.ifname()).stdout().split(":")[0].strip());
+            try (var link = h2.ns().enter().call(() -> sink.program("bench_sink").attachXdp(eth0,
+                    dev.xbridge.bpf.XdpMode.NATIVE))) {
+                sleep(Duration.ofMillis(1000)); // a few reprobe rounds: the peer's XDP program is seen
+                long fast = port("p1").fastPackets();
+                PingResult r = h1.ping(h2, 10, Duration.ofMillis(10));
+                assertThat(r.received()).as("h2's XDP program dropped the requests, as with the kernel bridge")
+                        .isZero();
+                assertThat(port("p1").fastPackets() - fast).as("still the fast path (TC, through p2's transmit)")
+                        .isGreaterThanOrEqualTo(10);
+            }
+        }
+        sleep(Duration.ofMillis(1000));
+        assertThat(h1.ping(h2).allReceived()).as("program gone: answered again").isTrue();
+    }
 }
