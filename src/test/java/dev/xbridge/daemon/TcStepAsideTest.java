@@ -43,15 +43,17 @@ class TcStepAsideTest extends DaemonLabTest {
         return ms;
     }
 
+    /** Learned and mirrored, and each source's first mirrored frame (an aging sample) spent outside the counts. */
     void warmUp(Host a, Host b) {
         assertThat(a.ping(b).allReceived()).isTrue();
         awaitMirrored(a.mac(), a.portName());
         awaitMirrored(b.mac(), b.portName());
+        assertThat(a.ping(b).allReceived()).isTrue();
     }
 
     /** With {@code tcAttach} "tcx" or "clsact": how xbridge's own TC hook is attached. */
     void mirrorOnAnIngressPort(String tcAttach) {
-        lab = BridgeLab.builder().prefix("xbt").hosts(3).build();
+        lab = BridgeLab.builder().prefix("xbt").hosts(3).ageingTime(Duration.ofHours(1)).build();
         Host h1 = lab.host(1);
         Host h2 = lab.host(2);
         Host h3 = lab.host(3);
@@ -115,7 +117,8 @@ class TcStepAsideTest extends DaemonLabTest {
 
     @Test
     void aQdiscOnATargetPortSendsFramesToItThroughTheKernelUntilRemoved() {
-        lab = BridgeLab.builder().prefix("xbt").hosts(2).hostOffloads(false).build();
+        lab = BridgeLab.builder().prefix("xbt").hosts(2).hostOffloads(false).ageingTime(Duration.ofHours(1))
+                .build();
         Host h1 = lab.host(1);
         Host h2 = lab.host(2);
         daemon = DaemonProcess.start(lab.switchNs());
