@@ -42,7 +42,8 @@ class KernelMatrixTest {
      * Existing classes that also run whole on every VM kernel: the end-to-end
      * daemon test (does xbridge work on 6.1?). Budget: docs/testing.md.
      */
-    static final List<String> WHOLE_CLASSES = List.of("dev.xbridge.daemon.AccelerationTest");
+    static final List<String> WHOLE_CLASSES = List.of("dev.xbridge.daemon.AccelerationTest",
+            "dev.xbridge.semantics.DifferentialTest");
 
     /**
      * Guest failures understood and owned elsewhere: replayed as skipped with
