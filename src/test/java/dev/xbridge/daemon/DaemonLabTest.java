@@ -52,6 +52,32 @@ abstract class DaemonLabTest {
         }
     }
 
+    /** {@code count} pings from {@code from} to the address {@code to}, 10 ms apart; loss is a result. */
+    static dev.xbridge.testbed.PingResult ping(dev.xbridge.testbed.Host from, String to, int count) {
+        var r = from.ns().tryExec(Duration.ofSeconds(30), "ping", "-q", "-n", "-c", Integer.toString(count), "-i",
+                "0.01", "-W", "1", to);
+        return dev.xbridge.testbed.PingResult.parse(r.stdout());
+    }
+
+    /**
+     * Seconds since the kernel bridge last forwarded a frame to {@code mac} ({@code bridge -s fdb}:
+     * used): br_handle_frame_finish() sets it on every frame it forwards there, and nothing else does.
+     */
+    long usedSecondsAgo(String mac) {
+        try {
+            com.fasterxml.jackson.databind.JsonNode entries = JSON.readTree(lab.switchNs()
+                    .exec("bridge", "-s", "-j", "fdb", "show", "br", lab.bridge()).stdout());
+            for (com.fasterxml.jackson.databind.JsonNode e : entries) {
+                if (e.path("mac").asText().equalsIgnoreCase(mac) && e.has("master") && e.has("used")) {
+                    return e.path("used").asLong();
+                }
+            }
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new AssertionError(e);
+        }
+        throw new AssertionError("no FDB entry for " + mac);
+    }
+
     /** Waits until the daemon mirrors {@code mac} behind {@code port}. */
     void awaitMirrored(String mac, String port) {
         await(mac + " mirrored on " + port, Duration.ofSeconds(10),

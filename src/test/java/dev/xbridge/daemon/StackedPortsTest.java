@@ -2,7 +2,6 @@ package dev.xbridge.daemon;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.xbridge.testbed.BridgeLab;
 import dev.xbridge.testbed.DaemonProcess;
 import dev.xbridge.testbed.Host;
@@ -76,28 +75,6 @@ class StackedPortsTest extends DaemonLabTest {
                     && links.lines().filter(l -> l.contains("bond0") || l.contains("y6.10"))
                             .allMatch(l -> l.contains("state forwarding"));
         });
-    }
-
-    static PingResult ping(Host from, String to, int count) {
-        var r = from.ns().tryExec(Duration.ofSeconds(30), "ping", "-q", "-n", "-c", Integer.toString(count), "-i",
-                "0.01", "-W", "1", to);
-        return PingResult.parse(r.stdout());
-    }
-
-    /** Seconds since the kernel bridge last forwarded a frame to {@code mac} ({@code bridge -s fdb}: used). */
-    long usedSecondsAgo(String mac) {
-        try {
-            JsonNode entries = JSON.readTree(lab.switchNs().exec("bridge", "-s", "-j", "fdb", "show", "br",
-                    lab.bridge()).stdout());
-            for (JsonNode e : entries) {
-                if (e.path("mac").asText().equalsIgnoreCase(mac) && e.has("master") && e.has("used")) {
-                    return e.path("used").asLong();
-                }
-            }
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new AssertionError(e);
-        }
-        throw new AssertionError("no FDB entry for " + mac);
     }
 
     @Test

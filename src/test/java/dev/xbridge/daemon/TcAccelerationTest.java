@@ -2,7 +2,6 @@ package dev.xbridge.daemon;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.xbridge.testbed.BridgeLab;
 import dev.xbridge.testbed.DaemonProcess;
 import dev.xbridge.testbed.Host;
@@ -27,24 +26,6 @@ import org.junit.jupiter.api.Test;
  * rightly make xbridge step aside.)
  */
 class TcAccelerationTest extends DaemonLabTest {
-
-
-
-    /** Seconds since the kernel bridge last forwarded a frame to {@code mac} ({@code bridge -s fdb}: used). */
-    long usedSecondsAgo(String mac) {
-        try {
-            JsonNode entries = JSON.readTree(lab.switchNs().exec("bridge", "-s", "-j", "fdb", "show", "br", lab.bridge()).stdout());
-            for (JsonNode e : entries) {
-                if (e.path("mac").asText().equalsIgnoreCase(mac) && e.has("master") && e.has("used")) {
-                    return e.path("used").asLong();
-                }
-            }
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new AssertionError(e);
-        }
-        throw new AssertionError("no FDB entry for " + mac);
-    }
-
     static void sleep(Duration d) {
         try {
             Thread.sleep(d.toMillis());

@@ -7,7 +7,6 @@ import dev.xbridge.testbed.DaemonProcess;
 import dev.xbridge.testbed.EthtoolStats;
 import dev.xbridge.testbed.Host;
 import dev.xbridge.testbed.Netns;
-import dev.xbridge.testbed.PingResult;
 import dev.xbridge.testing.Requires;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -68,12 +67,6 @@ class VlanFilteringTest extends DaemonLabTest {
         // Tagged traffic in h2 leaves with the tag in the sk_buff (tx-vlan-hw-insert); p2 and p3 get TC.
         h2.setOffloads(true);
         h3.setOffloads(true);
-    }
-
-    static PingResult ping(Host from, String to, int count) {
-        var r = from.ns().tryExec(Duration.ofSeconds(30), "ping", "-q", "-n", "-c", Integer.toString(count), "-i",
-                "0.01", "-W", "1", to);
-        return PingResult.parse(r.stdout());
     }
 
     /** The scenario; returns what each step delivered (echo replies received, ICMP frames seen by h3). */
