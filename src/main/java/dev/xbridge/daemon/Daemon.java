@@ -200,7 +200,7 @@ public final class Daemon implements AutoCloseable {
     private void resyncFdb() {
         for (int attempt = 1; ; attempt++) {
             try {
-                int changes = reconciler.resyncFdb(rt.fdb());
+                int changes = reconciler.resyncFdb(rt::fdb);
                 LOG.fine(() -> "FDB resync: " + changes + " changes");
                 return;
             } catch (DumpInterruptedException e) {
