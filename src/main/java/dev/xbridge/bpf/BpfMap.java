@@ -193,8 +193,8 @@ public final class BpfMap implements AutoCloseable {
 
     /**
      * bpf_map_update_batch: {@code count} keys and values packed back to back (values at
-     * {@link #valueBufferSize()} stride). Returns how many were applied; on an error the
-     * exception says how many were applied before it.
+     * {@link #valueBufferSize()} stride). Returns how many were applied; on an error a
+     * {@link BpfBatchException} says how many were applied before it.
      *
      * <p>Only {@link UpdateFlag#ANY}: the kernel's generic_map_update_batch accepts no
      * element flag but BPF_F_LOCK and answers EINVAL to BPF_NOEXIST / BPF_EXIST.
@@ -226,13 +226,124 @@ public final class BpfMap implements AutoCloseable {
                 if (applied >= count) {
                     applied = 0;
                 }
-                throw new BpfException("bpf_map_update_batch " + name, LibBpf.errno(rc, capture),
-                        applied + " of " + count + " applied");
+                throw new BpfBatchException("bpf_map_update_batch " + name, LibBpf.errno(rc, capture), applied, count);
             }
             return applied;
         } catch (Throwable t) {
             throw Native.rethrow(t);
         }
+    }
+
+    /**
+     * bpf_map_delete_batch of {@code count} keys packed back to back. The kernel deletes them
+     * in order and stops at the first that fails (generic_map_delete_batch); a key that is
+     * already gone (ENOENT, e.g. the datapath deleted it meanwhile) is skipped and the rest
+     * are deleted. Returns how many were deleted.
+     */
+    public int deleteBatch(MemorySegment keys, int count) {
+        if (count < 0) {
+            throw new IllegalArgumentException("count " + count);
+        }
+        checkSize(keys, (long) count * keySize, "keys");
+        int deleted = 0;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment opts = batchOpts(arena);
+            MemorySegment countInOut = arena.allocate(ValueLayout.JAVA_INT);
+            int from = 0;
+            while (from < count) {
+                countInOut.set(ValueLayout.JAVA_INT, 0, count - from);
+                MemorySegment capture = LibBpf.capture();
+                int rc = (int) LibBpf.MAP_DELETE_BATCH.invokeExact(capture, fd(),
+                        keys.asSlice((long) from * keySize), countInOut, opts);
+                int done = countInOut.get(ValueLayout.JAVA_INT, 0);
+                if (rc == 0) {
+                    return deleted + done;
+                }
+                int errno = LibBpf.errno(rc, capture);
+                if (errno != Errno.ENOENT.code() || done >= count - from) {
+                    throw new BpfBatchException("bpf_map_delete_batch " + name, errno, from + done, count);
+                }
+                deleted += done;
+                from += done + 1; // the absent key
+            }
+            return deleted;
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    /** One call of a {@link #forEachBatch} walk: {@code count} keys and values packed back to back. */
+    @FunctionalInterface
+    public interface BatchVisitor {
+        void accept(MemorySegment keys, MemorySegment values, int count);
+    }
+
+    /**
+     * Reads every entry with bpf_map_lookup_batch, up to {@code chunk} per call, and hands
+     * each call's keys and values (values at {@link #valueBufferSize()} stride) to
+     * {@code visitor}; the segments are reused by the next call. Returns the number of
+     * entries visited.
+     *
+     * <p>Kernel semantics this relies on (kernel/bpf/hashtab.c __htab_map_lookup_and_delete_batch):
+     * the batch token of a hash map is a bucket index, so entries of buckets already read may
+     * be deleted by the visitor without disturbing the walk; the last call fails with ENOENT
+     * and still returns its entries; a bucket larger than {@code count} fails with ENOSPC and
+     * nothing read, so the call is repeated with room for twice as many. As with
+     * {@link #keyBytes()}, entries added or deleted by others during the walk may or may not
+     * be seen, but no entry is seen twice.
+     */
+    public long forEachBatch(int chunk, BatchVisitor visitor) {
+        if (chunk <= 0) {
+            throw new IllegalArgumentException("chunk " + chunk);
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            // The token is opaque: a u32 bucket for hash maps, a key for the generic batch ops.
+            long tokenSize = Math.max(8, keySize);
+            MemorySegment in = arena.allocate(tokenSize, 8);
+            MemorySegment out = arena.allocate(tokenSize, 8);
+            MemorySegment opts = batchOpts(arena);
+            MemorySegment countInOut = arena.allocate(ValueLayout.JAVA_INT);
+            int room = chunk;
+            MemorySegment keys = arena.allocate((long) room * keySize, 8);
+            MemorySegment values = arena.allocate((long) room * valueBufferSize(), 8);
+            boolean first = true;
+            long total = 0;
+            while (true) {
+                countInOut.set(ValueLayout.JAVA_INT, 0, room);
+                MemorySegment capture = LibBpf.capture();
+                // A local, not a conditional in the call: invokeExact would see that as Object.
+                MemorySegment from = first ? MemorySegment.NULL : in;
+                int rc = (int) LibBpf.MAP_LOOKUP_BATCH.invokeExact(capture, fd(), from, out, keys, values, countInOut, opts);
+                int n = countInOut.get(ValueLayout.JAVA_INT, 0);
+                int errno = rc < 0 ? LibBpf.errno(rc, capture) : 0;
+                if (errno == Errno.ENOSPC.code() && n == 0) {
+                    room *= 2;
+                    keys = arena.allocate((long) room * keySize, 8);
+                    values = arena.allocate((long) room * valueBufferSize(), 8);
+                    continue;
+                }
+                if (errno != 0 && errno != Errno.ENOENT.code()) {
+                    throw new BpfException("bpf_map_lookup_batch " + name, errno);
+                }
+                if (n > 0) {
+                    visitor.accept(keys, values, n);
+                    total += n;
+                }
+                if (errno == Errno.ENOENT.code()) {
+                    return total;
+                }
+                MemorySegment.copy(out, 0, in, 0, tokenSize);
+                first = false;
+            }
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    private static MemorySegment batchOpts(Arena arena) {
+        MemorySegment opts = arena.allocate(BATCH_OPTS_SIZE, 8);
+        opts.set(ValueLayout.JAVA_LONG, 0, BATCH_OPTS_SIZE);
+        return opts;
     }
 
     /**

@@ -69,6 +69,10 @@ public final class LibBpf {
             withErrno("bpf_map_get_next_key", FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_POINTER));
     static final MethodHandle MAP_UPDATE_BATCH = withErrno("bpf_map_update_batch",
             FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_POINTER, C_POINTER, C_POINTER));
+    static final MethodHandle MAP_LOOKUP_BATCH = withErrno("bpf_map_lookup_batch",
+            FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_POINTER, C_POINTER, C_POINTER, C_POINTER, C_POINTER));
+    static final MethodHandle MAP_DELETE_BATCH = withErrno("bpf_map_delete_batch",
+            FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_POINTER, C_POINTER));
     static final MethodHandle OBJ_PIN = withErrno("bpf_obj_pin", FunctionDescriptor.of(C_INT, C_INT, C_POINTER));
     static final MethodHandle OBJ_GET = withErrno("bpf_obj_get", FunctionDescriptor.of(C_INT, C_POINTER));
     static final MethodHandle OBJ_GET_INFO_BY_FD =

@@ -199,6 +199,28 @@ public final class Datapath implements AutoCloseable {
         return fdb.remove(key);
     }
 
+    /**
+     * Walks the FDB map with bpf_map_lookup_batch, {@code chunk} entries per call: {@code each}
+     * gets keys at {@link FdbKey#SIZE} stride and values at {@link FdbValue#SIZE}, read in
+     * place with {@link FdbKey#bridge} etc. It may delete entries it has been given.
+     */
+    public void scanFdb(int chunk, BpfMap.BatchVisitor each) {
+        fdb.map().forEachBatch(chunk, each);
+    }
+
+    /** Deletes {@code count} packed keys (bpf_map_delete_batch); keys already gone are skipped. Returns how many went. */
+    public int removeFdbBatch(MemorySegment keys, int count) {
+        return fdb.map().deleteBatch(keys, count);
+    }
+
+    /**
+     * Writes {@code count} packed keys and values (bpf_map_update_batch, BPF_ANY). Returns
+     * {@code count}; a {@link dev.xbridge.bpf.BpfBatchException} says which entry failed.
+     */
+    public int putFdbBatch(MemorySegment keys, MemorySegment values, int count) {
+        return fdb.map().updateBatch(keys, values, count, UpdateFlag.ANY);
+    }
+
     /** Every FDB entry in the map; keys deleted during the walk may be missing. */
     public Map<FdbKey, FdbValue> fdbEntries() {
         return fdb.entries();

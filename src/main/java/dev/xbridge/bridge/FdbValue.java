@@ -15,6 +15,23 @@ public record FdbValue(int port, int flags, long sampledNanos) {
     public static final int SAMPLED_OFFSET = 8;
     public static final int SIZE = 16;
 
+    /** The value at {@code off}: its port. Reads in place and allocates nothing, like {@link #flags}. */
+    public static int port(MemorySegment s, long off) {
+        return s.get(ValueLayout.JAVA_INT_UNALIGNED, off + PORT_OFFSET);
+    }
+
+    public static int flags(MemorySegment s, long off) {
+        return Short.toUnsignedInt(s.get(ValueLayout.JAVA_SHORT_UNALIGNED, off + FLAGS_OFFSET));
+    }
+
+    /** Writes a value at {@code off} from its fields. */
+    public static void write(MemorySegment s, long off, int port, int flags, long sampledNanos) {
+        s.set(ValueLayout.JAVA_INT_UNALIGNED, off + PORT_OFFSET, port);
+        s.set(ValueLayout.JAVA_SHORT_UNALIGNED, off + FLAGS_OFFSET, (short) flags);
+        s.set(ValueLayout.JAVA_SHORT_UNALIGNED, off + FLAGS_OFFSET + 2, (short) 0);
+        s.set(ValueLayout.JAVA_LONG_UNALIGNED, off + SAMPLED_OFFSET, sampledNanos);
+    }
+
     /** XB_FDB_LOCAL: the MAC belongs to the host. */
     public static final int LOCAL = 1;
     /** XB_FDB_REFRESH: dynamic, so the daemon refreshes it while the fast path uses it. */

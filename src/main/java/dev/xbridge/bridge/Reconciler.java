@@ -1,10 +1,13 @@
 package dev.xbridge.bridge;
 
+import dev.xbridge.bpf.BpfBatchException;
 import dev.xbridge.netlink.BridgePortInfo;
 import dev.xbridge.netlink.FdbEntry;
 import dev.xbridge.netlink.PortVlan;
 import dev.xbridge.sys.Errno;
 import dev.xbridge.sys.SysException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.HashMap;
@@ -13,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Consumer;
 import java.util.logging.Logger;
 
 /**
@@ -482,13 +486,20 @@ public final class Reconciler implements AutoCloseable {
     }
 
     private void purgeBridge(int bridge) {
-        int n = 0;
-        for (FdbKey key : datapath.fdbEntries().keySet()) {
-            if (key.bridge() == bridge && datapath.removeFdb(key)) {
-                n++;
-            }
+        int removed;
+        try (Arena arena = Arena.ofConfined()) {
+            KeyBuffer gone = new KeyBuffer(arena, datapath);
+            datapath.scanFdb(FDB_BATCH, (keys, values, n) -> {
+                for (int i = 0; i < n; i++) {
+                    long k = (long) i * FdbKey.SIZE;
+                    if (FdbKey.bridge(keys, k) == bridge) {
+                        gone.add(keys, k);
+                    }
+                }
+                gone.flush();
+            });
+            removed = gone.removed;
         }
-        int removed = n;
         LOG.info(() -> "bridge ifindex " + bridge + " gone: removed " + removed + " FDB entries");
     }
 
@@ -537,16 +548,39 @@ public final class Reconciler implements AutoCloseable {
 
     // ---- FDB ----
 
+    /** Entries per bpf(2) batch call in a resync: 4,096 keys and values are 112 KiB of native memory. */
+    static final int FDB_BATCH = 4096;
+
+    /** A source of FDB entries that hands each to a consumer, e.g. {@code RtNetlink::fdb} streaming a dump. */
+    @FunctionalInterface
+    public interface FdbSource {
+        void forEach(Consumer<FdbEntry> each);
+    }
+
     /** The map entry an FDB entry mirrors to, or empty when it is not the bridge's (NTF_SELF) or unknown. */
     public Optional<Map.Entry<FdbKey, FdbValue>> mirror(FdbEntry e) {
-        if (!e.isBridgeEntry()) {
+        int bridge = mirroredBridge(e);
+        if (bridge == 0) {
             return Optional.empty();
+        }
+        return Optional.of(Map.entry(new FdbKey(bridge, e.vlan(), e.mac()),
+                new FdbValue(mirroredPort(e, bridge), mirroredFlags(e), 0)));
+    }
+
+    /** The bridge whose map entry {@code e} mirrors to, or 0 when it is not the bridge's (NTF_SELF) or unknown. */
+    private int mirroredBridge(FdbEntry e) {
+        if (!e.isBridgeEntry()) {
+            return 0;
         }
         int bridge = e.master() != 0 ? e.master() : e.ifindex();
-        if (state.bridge(bridge).isEmpty()) {
-            return Optional.empty();
-        }
-        int port = e.ifindex() == bridge ? 0 : e.ifindex();
+        return state.bridge(bridge).isPresent() ? bridge : 0;
+    }
+
+    private static int mirroredPort(FdbEntry e, int bridge) {
+        return e.ifindex() == bridge ? 0 : e.ifindex();
+    }
+
+    private static int mirroredFlags(FdbEntry e) {
         int flags = 0;
         if (e.isLocal()) {
             flags |= FdbValue.LOCAL;
@@ -558,7 +592,7 @@ public final class Reconciler implements AutoCloseable {
         if (e.isSticky()) {
             flags |= FdbValue.STICKY;
         }
-        return Optional.of(Map.entry(new FdbKey(bridge, e.vlan(), e.mac()), new FdbValue(port, flags, 0)));
+        return flags;
     }
 
     public void fdbChanged(FdbEntry e) {
@@ -577,26 +611,119 @@ public final class Reconciler implements AutoCloseable {
 
     /** Makes the FDB map equal to {@code entries} (a fresh dump). Returns how many writes and deletes it made. */
     public int resyncFdb(List<FdbEntry> entries) {
-        Map<FdbKey, FdbValue> want = new HashMap<>();
-        for (FdbEntry e : entries) {
-            mirror(e).ifPresent(m -> want.put(m.getKey(), m.getValue()));
-        }
+        return resyncFdb(entries::forEach);
+    }
+
+    /**
+     * Makes the FDB map equal to the mirror of what {@code dump} hands over (a fresh dump,
+     * streamed). Returns how many writes and deletes it made.
+     *
+     * <p>Nothing is held per entry but a packed slot ({@link PackedFdb}): the dump is folded
+     * into the table as it arrives, the map is read back in batches (bpf_map_lookup_batch)
+     * and compared in place, entries the dump did not have are deleted per batch, and only
+     * the new and changed entries are written, again in batches. An entry whose port and
+     * flags are already right is left alone, keeping the datapath's {@code sampled_ns}. If
+     * {@code dump} throws (an interrupted dump), the map has not been touched.
+     */
+    public int resyncFdb(FdbSource dump) {
+        PackedFdb want = new PackedFdb();
+        dump.forEach(e -> {
+            int bridge = mirroredBridge(e);
+            if (bridge != 0) {
+                want.put(bridge, e.vlan(), e.mac().bits(), mirroredPort(e, bridge), mirroredFlags(e));
+            }
+        });
         int changes = 0;
-        Map<FdbKey, FdbValue> have = datapath.fdbEntries();
-        for (Map.Entry<FdbKey, FdbValue> h : have.entrySet()) {
-            if (!want.containsKey(h.getKey())) {
-                datapath.removeFdb(h.getKey());
+        try (Arena arena = Arena.ofConfined()) {
+            KeyBuffer gone = new KeyBuffer(arena, datapath);
+            datapath.scanFdb(FDB_BATCH, (keys, values, n) -> {
+                for (int i = 0; i < n; i++) {
+                    long k = (long) i * FdbKey.SIZE;
+                    long v = (long) i * FdbValue.SIZE;
+                    int slot = want.find(FdbKey.bridge(keys, k), FdbKey.vid(keys, k), FdbKey.macBits(keys, k));
+                    if (slot < 0) {
+                        gone.add(keys, k);
+                    } else if (want.sameAs(slot, FdbValue.port(values, v), FdbValue.flags(values, v))) {
+                        want.keep(slot);
+                    }
+                }
+                gone.flush();
+            });
+            changes += gone.given;
+            MemorySegment keys = arena.allocate((long) FDB_BATCH * FdbKey.SIZE, 8);
+            MemorySegment values = arena.allocate((long) FDB_BATCH * FdbValue.SIZE, 8);
+            int n = 0;
+            for (int slot = 0; slot < want.capacity(); slot++) {
+                if (!want.occupied(slot) || want.kept(slot)) {
+                    continue;
+                }
+                FdbKey.write(keys, (long) n * FdbKey.SIZE, want.bridge(slot), want.vid(slot), want.mac(slot));
+                FdbValue.write(values, (long) n * FdbValue.SIZE, want.port(slot), want.flags(slot), 0);
                 changes++;
+                if (++n == FDB_BATCH) {
+                    writeBatch(keys, values, n);
+                    n = 0;
+                }
             }
-        }
-        for (Map.Entry<FdbKey, FdbValue> w : want.entrySet()) {
-            FdbValue old = have.get(w.getKey());
-            if (old == null || !old.sameAs(w.getValue())) {
-                write(w.getKey(), w.getValue());
-                changes++;
-            }
+            writeBatch(keys, values, n);
         }
         return changes;
+    }
+
+    /**
+     * Writes {@code n} packed entries. An entry the kernel refuses (map full) is handled as
+     * {@link #write} does, and the rest of the batch is written after it.
+     */
+    private void writeBatch(MemorySegment keys, MemorySegment values, int n) {
+        int from = 0;
+        while (from < n) {
+            try {
+                datapath.putFdbBatch(keys.asSlice((long) from * FdbKey.SIZE), values.asSlice((long) from * FdbValue.SIZE),
+                        n - from);
+                return;
+            } catch (BpfBatchException e) {
+                int failed = from + e.done();
+                FdbKey key = FdbKey.CODEC.read(keys.asSlice((long) failed * FdbKey.SIZE, FdbKey.SIZE));
+                fdbWriteFailures++;
+                datapath.removeFdb(key);
+                LOG.warning(() -> "FDB entry " + key + " not mirrored: " + e.getMessage());
+                from = failed + 1;
+            }
+        }
+    }
+
+    /**
+     * FDB keys to delete, collected during a map walk and deleted with a bpf_map_delete_batch
+     * per walk step (or sooner when full). Deleting what the walk has already returned does
+     * not disturb it (see {@link dev.xbridge.bpf.BpfMap#forEachBatch}).
+     */
+    private static final class KeyBuffer {
+        private final Datapath datapath;
+        private final MemorySegment keys;
+        private int n;
+        int given;
+        int removed;
+
+        KeyBuffer(Arena arena, Datapath datapath) {
+            this.datapath = datapath;
+            keys = arena.allocate((long) FDB_BATCH * FdbKey.SIZE, 8);
+        }
+
+        void add(MemorySegment from, long off) {
+            if (n == FDB_BATCH) {
+                flush();
+            }
+            MemorySegment.copy(from, off, keys, (long) n * FdbKey.SIZE, FdbKey.SIZE);
+            n++;
+        }
+
+        void flush() {
+            if (n > 0) {
+                given += n;
+                removed += datapath.removeFdbBatch(keys, n);
+                n = 0;
+            }
+        }
     }
 
     /**

@@ -5,6 +5,7 @@ import dev.xbridge.bridge.Bridge;
 import dev.xbridge.bridge.FdbKey;
 import dev.xbridge.bridge.FdbValue;
 import dev.xbridge.bridge.KernelState;
+import dev.xbridge.netlink.MacAddress;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
@@ -74,7 +75,8 @@ public final class ControlServer implements AutoCloseable {
                     case "fdb" -> fdb();
                     default -> Map.of("error", "unknown request '" + request + "'; expected status or fdb");
                 };
-                client.write(ByteBuffer.wrap(JSON.writeValueAsBytes(answer)));
+                // Streamed, not one byte[]: a million-row answer is ~100 MB of JSON.
+                JSON.writeValue(java.nio.channels.Channels.newOutputStream(client), answer);
             } catch (IOException | RuntimeException e) {
                 if (!closed) {
                     LOG.warning("control request failed: " + e);
@@ -83,19 +85,31 @@ public final class ControlServer implements AutoCloseable {
         }
     }
 
+    /**
+     * Every entry of the FDB map as a row. Read in batches and decoded in place
+     * (Datapath.scanFdb): with 1,000,000 entries, the map copy that
+     * {@code fdbEntries()} builds would not fit the daemon's bounded heap next to the rows.
+     */
     private List<FdbRow> fdb() {
         KernelState state = daemon.reconciler().state();
         long now = System.nanoTime();
         List<FdbRow> rows = new ArrayList<>();
-        for (Map.Entry<FdbKey, FdbValue> e : daemon.datapath().fdbEntries().entrySet()) {
-            FdbKey k = e.getKey();
-            FdbValue v = e.getValue();
-            String bridge = state.bridge(k.bridge()).map(Bridge::name).orElse("#" + k.bridge());
-            String port = v.port() == 0 ? bridge : state.link(v.port()).map(l -> l.name()).orElse("#" + v.port());
-            String kind = v.isLocal() ? "local" : v.refreshes() ? "dynamic" : "static";
-            long sampled = v.sampledNanos() == 0 ? -1 : (now - v.sampledNanos()) / 1_000_000;
-            rows.add(new FdbRow(bridge, k.mac().toString(), k.vid(), port, kind, sampled));
-        }
+        daemon.datapath().scanFdb(4096, (keys, values, n) -> {
+            for (int i = 0; i < n; i++) {
+                long ko = (long) i * FdbKey.SIZE;
+                long vo = (long) i * FdbValue.SIZE;
+                int bridgeIndex = FdbKey.bridge(keys, ko);
+                int portIndex = FdbValue.port(values, vo);
+                int flags = FdbValue.flags(values, vo);
+                long sampledNanos = values.get(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, vo + FdbValue.SAMPLED_OFFSET);
+                String bridge = state.bridge(bridgeIndex).map(Bridge::name).orElse("#" + bridgeIndex);
+                String port = portIndex == 0 ? bridge : state.link(portIndex).map(l -> l.name()).orElse("#" + portIndex);
+                String kind = (flags & FdbValue.LOCAL) != 0 ? "local" : (flags & FdbValue.REFRESH) != 0 ? "dynamic" : "static";
+                long sampled = sampledNanos == 0 ? -1 : (now - sampledNanos) / 1_000_000;
+                rows.add(new FdbRow(bridge, new MacAddress(FdbKey.macBits(keys, ko)).toString(), FdbKey.vid(keys, ko), port,
+                        kind, sampled));
+            }
+        });
         rows.sort((a, b) -> (a.bridge() + a.mac()).compareTo(b.bridge() + b.mac()));
         return rows;
     }

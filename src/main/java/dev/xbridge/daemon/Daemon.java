@@ -233,8 +233,10 @@ public final class Daemon implements AutoCloseable {
     private void resyncFdb() {
         for (int attempt = 1; ; attempt++) {
             try {
-                int changes = reconciler.resyncFdb(rt.fdb());
-                LOG.fine(() -> "FDB resync: " + changes + " changes");
+                long start = System.nanoTime();
+                int changes = reconciler.resyncFdb(rt::fdb);
+                double seconds = (System.nanoTime() - start) / 1e9;
+                LOG.info(() -> String.format("FDB resync: %d changes in %.2f s", changes, seconds));
                 return;
             } catch (DumpInterruptedException e) {
                 if (attempt == DUMP_ATTEMPTS) {

@@ -9,6 +9,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Consumer;
 
 /**
  * A request/response rtnetlink socket in the network namespace of the thread that called
@@ -123,15 +124,25 @@ public final class RtNetlink implements AutoCloseable {
      */
     public List<FdbEntry> fdb() {
         List<FdbEntry> out = new ArrayList<>();
+        fdb(out::add);
+        return out;
+    }
+
+    /**
+     * The same dump as {@link #fdb()}, handed to {@code each} entry by entry as the kernel's
+     * datagrams arrive, so no list of the whole FDB is held. An interrupted dump
+     * (NLM_F_DUMP_INTR) throws {@link DumpInterruptedException} only after every entry has
+     * been handed over: a caller that cannot use a torn view discards what it built.
+     */
+    public void fdb(Consumer<FdbEntry> each) {
         start(RTM_GETNEIGH, NLM_F_REQUEST | NLM_F_DUMP).ndmsg(Socket.AF_BRIDGE, 0, 0, 0);
         exchange("RTM_GETNEIGH AF_BRIDGE dump", (s, off) -> {
             if (NlMsgHdr.type(s, off) == RTM_NEWNEIGH
                     && NlMsgHdr.length(s, off) > NlMsgHdr.SIZE
                     && NdMsg.family(s, off + NlMsgHdr.SIZE) == Socket.AF_BRIDGE) {
-                out.add(FdbEntry.decode(s, off));
+                each.accept(FdbEntry.decode(s, off));
             }
         });
-        return out;
     }
 
     /**

@@ -19,6 +19,13 @@ import java.util.concurrent.TimeUnit;
 public final class DaemonProcess implements AutoCloseable {
     private static final String READY = "xbridge: ready";
 
+    /**
+     * The JVM flags the {@code ./xbridge} launcher gives {@code run}, so tests and the bench
+     * measure the daemon as it is deployed: the serial collector, a heap that starts small
+     * and is bounded. Keep in step with the launcher (a test checks).
+     */
+    public static final List<String> RUN_JVM_FLAGS = List.of("-XX:+UseSerialGC", "-Xms16m", "-Xmx256m");
+
     private final Process process;
     private final Path socket;
     /**
@@ -46,6 +53,7 @@ public final class DaemonProcess implements AutoCloseable {
     public static DaemonProcess start(Netns ns, Duration readyTimeout, String... args) {
         Path socket = Path.of("/run/xbridge", "test-" + ns.name() + ".sock");
         List<String> argv = new ArrayList<>(javaCommand());
+        argv.addAll(1, RUN_JVM_FLAGS);
         argv.add("run");
         argv.add("--socket");
         argv.add(socket.toString());

@@ -196,6 +196,50 @@ class BpfMapTest {
     }
 
     @Test
+    void forEachBatchVisitsEveryEntryOnceAndMayDeleteBehindItself() {
+        BpfMap map = obj.map("verdicts");
+        for (int k = 0; k < 16; k++) {
+            verdicts.put(1000 + k, Verdict.of(k % 5));
+        }
+        Map<Integer, Verdict> seen = new java.util.HashMap<>();
+        List<Integer> calls = new java.util.ArrayList<>();
+        // Three per call: several calls, the last ending with ENOENT (a bucket with more keys
+        // than that grows the call's room instead of failing).
+        long total = map.forEachBatch(3, (keys, values, n) -> {
+            calls.add(n);
+            for (int i = 0; i < n; i++) {
+                int key = keys.getAtIndex(ValueLayout.JAVA_INT, i);
+                Verdict v = Verdict.CODEC.read(values.asSlice((long) i * Verdict.SIZE, Verdict.SIZE));
+                assertThat(seen.put(key, v)).as("key %d seen twice", key).isNull();
+            }
+            assertThat(map.deleteBatch(keys, n)).isEqualTo(n);
+        });
+        assertThat(total).isEqualTo(16);
+        assertThat(calls.size()).isGreaterThan(1);
+        assertThat(seen).hasSize(16).containsEntry(1003, Verdict.of(3));
+        assertThat(verdicts.keys()).isEmpty();
+        assertThat(map.forEachBatch(3, (keys, values, n) -> calls.add(-1))).isZero();
+    }
+
+    @Test
+    void deleteBatchSkipsKeysThatAreAlreadyGone() {
+        BpfMap map = obj.map("verdicts");
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment keys = arena.allocate(4L * 6, 8);
+            for (int i = 0; i < 6; i++) {
+                keys.setAtIndex(ValueLayout.JAVA_INT, i, 200 + i);
+                if (i % 2 == 0) {
+                    verdicts.put(200 + i, Verdict.of(1));
+                }
+            }
+            verdicts.put(300, Verdict.of(2));
+            assertThat(map.deleteBatch(keys, 6)).isEqualTo(3);
+            assertThat(verdicts.keys()).containsExactly(300);
+            assertThat(map.deleteBatch(keys, 0)).isZero();
+        }
+    }
+
+    @Test
     void undersizedSegmentsAreRefusedBeforeTheKernelSeesThem() {
         try (Arena arena = Arena.ofConfined()) {
             BpfMap map = obj.map("verdicts");
