@@ -10,6 +10,7 @@ import dev.xbridge.bridge.TcRules;
 import dev.xbridge.bridge.VethPeers;
 import dev.xbridge.netlink.DumpInterruptedException;
 import dev.xbridge.netlink.NetlinkException;
+import dev.xbridge.netlink.NftMonitor;
 import dev.xbridge.netlink.RtEvent;
 import dev.xbridge.netlink.RtMonitor;
 import dev.xbridge.netlink.RtNetlink;
@@ -140,15 +141,44 @@ public final class Daemon implements AutoCloseable {
     }
 
     /**
-     * Reads netfilter every reprobe period on a thread of its own. No
-     * rtnetlink event reports a ruleset change; until nfnetlink events are
-     * followed, a new rule takes effect for bridged traffic within one period.
+     * Reads netfilter on a thread of its own (it runs nft): at once when nf_tables announces a
+     * ruleset change (nft and iptables-nft), and every reprobe period for what announces
+     * nothing (legacy x_tables, the bridge-nf-call-* sysctls). The event loop picks the
+     * reading up within one of its rounds (at most 200 ms).
      */
     private void watchNetfilter() {
         netfilterWatch = Executors.newSingleThreadScheduledExecutor(
                 r -> Thread.ofPlatform().daemon().name("xbridge-netfilter").unstarted(r));
-        netfilterWatch.scheduleWithFixedDelay(() -> netfilter.set(Netfilter.read()),
-                options.reprobeMillis(), options.reprobeMillis(), TimeUnit.MILLISECONDS);
+        netfilterWatch.execute(() -> {
+            Duration period = Duration.ofMillis(options.reprobeMillis());
+            NftMonitor nft = null;
+            try {
+                nft = NftMonitor.open();
+            } catch (RuntimeException e) {
+                LOG.warning(() -> "no nf_tables events (" + e.getMessage() + "): netfilter is read every "
+                        + options.reprobeMillis() + " ms only");
+            }
+            try {
+                while (!Thread.currentThread().isInterrupted()) {
+                    if (nft != null) {
+                        nft.awaitChange(period);
+                    } else {
+                        Thread.sleep(period);
+                    }
+                    try {
+                        netfilter.set(Netfilter.read());
+                    } catch (RuntimeException e) {
+                        LOG.warning(() -> "reading netfilter failed, trying again: " + e);
+                    }
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
+                if (nft != null) {
+                    nft.close();
+                }
+            }
+        });
     }
 
     /** Waits up to {@code wait} for kernel events and applies all that are queued. */

@@ -8,12 +8,13 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
- * A NETLINK_ROUTE socket: socket(AF_NETLINK, SOCK_RAW|SOCK_CLOEXEC, NETLINK_ROUTE), bound with
+ * A netlink socket, NETLINK_ROUTE unless said otherwise: socket(AF_NETLINK, SOCK_RAW|SOCK_CLOEXEC, NETLINK_ROUTE), bound with
  * a kernel-chosen port id. The socket belongs to the network namespace of the thread that
  * opened it, for its whole life. Not thread-safe.
  */
 final class NetlinkSocket implements AutoCloseable {
     static final int NETLINK_ROUTE = 0;
+    static final int NETLINK_NETFILTER = 12;
     // linux/netlink.h, SOL_NETLINK options
     static final int NETLINK_ADD_MEMBERSHIP = 1;
     static final int NETLINK_CAP_ACK = 10;
@@ -42,7 +43,12 @@ final class NetlinkSocket implements AutoCloseable {
     }
 
     static NetlinkSocket open() {
-        int fd = Libc.socket(Socket.AF_NETLINK, Socket.SOCK_RAW | Socket.SOCK_CLOEXEC, NETLINK_ROUTE);
+        return open(NETLINK_ROUTE);
+    }
+
+    /** A netlink socket of another protocol (e.g. {@link #NETLINK_NETFILTER}). */
+    static NetlinkSocket open(int protocol) {
+        int fd = Libc.socket(Socket.AF_NETLINK, Socket.SOCK_RAW | Socket.SOCK_CLOEXEC, protocol);
         Arena arena = Arena.ofShared();
         try {
             MemorySegment local = arena.allocate(SOCKADDR_NL_SIZE, 4);
