@@ -70,6 +70,13 @@ public final class KernelState {
         return new KernelState(links, portInfo, v, vlanProblem);
     }
 
+    /** Forgets the VLANs of {@code ifindex}: not a port or bridge now, or not readable; read again when it is. */
+    public KernelState withoutVlansOf(int ifindex) {
+        Map<Integer, List<PortVlan>> v = new HashMap<>(vlans);
+        v.remove(ifindex);
+        return new KernelState(links, portInfo, v, vlanProblem);
+    }
+
     /** The VLAN database cannot be read (e.g. a kernel without it); {@code why} says so in status. */
     public KernelState withoutVlans(String why) {
         return new KernelState(links, portInfo, Map.of(), why);

@@ -276,23 +276,32 @@ public final class Daemon implements AutoCloseable {
         }
     }
 
-    /** The VLANs of one port or bridge, read again; none when it is gone. */
+    /**
+     * The VLANs of one port or bridge, read again. A device that is neither (any more) is
+     * not asked: the kernel answers EINVAL, with a warning, for a device outside a bridge.
+     * Its VLANs are forgotten, to be read when it joins one. A read that fails leaves the
+     * port's VLANs unknown, which makes the port step aside, rather than stop the daemon.
+     */
     private KernelState readVlans(KernelState state, int ifindex) {
         if (state.vlanProblem() != null) {
             return state;
+        }
+        if (state.port(ifindex).isEmpty() && state.bridge(ifindex).isEmpty()) {
+            return state.withoutVlansOf(ifindex);
         }
         for (int attempt = 1; ; attempt++) {
             try {
                 return state.withVlans(ifindex, rt.vlans(ifindex));
             } catch (DumpInterruptedException e) {
                 if (attempt == DUMP_ATTEMPTS) {
-                    throw e;
+                    LOG.warning(() -> "VLANs of ifindex " + ifindex + " not read: " + e.getMessage());
+                    return state.withoutVlansOf(ifindex);
                 }
             } catch (NetlinkException e) {
-                if (e.errno() == Errno.ENODEV) {
-                    return state.withVlans(ifindex, List.of());
+                if (e.errno() != Errno.ENODEV && e.errno() != Errno.EINVAL) {
+                    LOG.warning(() -> "VLANs of ifindex " + ifindex + " not read: " + e.getMessage());
                 }
-                throw e;
+                return state.withoutVlansOf(ifindex);
             }
         }
     }
