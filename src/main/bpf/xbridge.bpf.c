@@ -412,7 +412,10 @@ static __always_inline int parse_inline(struct xb_frame *f, void *data, void *da
 	return 0;
 }
 
-/* Puts the decided tag on an XDP frame. 0 on success; the frame is unchanged on failure. */
+/*
+ * Puts the decided tag on an XDP frame. 0 on success; -1 only before anything
+ * changed (too short to hold a tag, or the head cannot move).
+ */
 static __always_inline int xdp_tag(struct xdp_md *ctx, struct xb_decision *d)
 {
 	void *data = (void *)(long)ctx->data;
@@ -440,17 +443,27 @@ static __always_inline int xdp_tag(struct xdp_md *ctx, struct xb_decision *d)
 		if (bpf_xdp_adjust_head(ctx, -(int)sizeof(struct vlan_hdr)))
 			return -1;
 	}
+	/*
+	 * The head moved: the MACs go to the new start. The checks below cannot
+	 * fail (the frame had its header, and a push added the tag's room), and
+	 * must not: the frame is already changed. A popped frame may be a bare
+	 * 14-byte header, so it is checked for the MACs only.
+	 */
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
-	if (data + ETH_HLEN + sizeof(struct vlan_hdr) > data_end)
-		return -1; /* cannot happen: the frame had a header before, and a tag after a push */
-	__builtin_memcpy(data, macs, 12);
 	if (d->tag == XB_TAG_PUSH) {
+		if (data + ETH_HLEN + sizeof(struct vlan_hdr) > data_end)
+			return 0;
+		__builtin_memcpy(data, macs, 12);
 		__be16 *tpid = data + 12;
 		struct vlan_hdr *vh = data + ETH_HLEN;
 		*tpid = d->tag_proto;
 		vh->h_vlan_TCI = bpf_htons(d->tci);
 		/* h_vlan_encapsulated_proto is the old h_proto, already in place */
+	} else {
+		if (data + 12 > data_end)
+			return 0;
+		__builtin_memcpy(data, macs, 12);
 	}
 	return 0;
 }
@@ -490,15 +503,17 @@ int xbridge_xdp(struct xdp_md *ctx)
 		action = decided(&d, XB_ACT_PASS, XB_PASS_TOO_BIG);
 		d.egress = 0;
 	}
-	if (action == XB_ACT_REDIRECT && xdp_tag(ctx, &d)) {
-		action = decided(&d, XB_ACT_PASS, XB_PASS_REDIRECT_FAILED);
-		d.egress = 0;
-	}
 	if (action == XB_ACT_REDIRECT) {
-		/* Lower bits of flags are the return value when the key is missing (since 5.6). */
+		/*
+		 * The target first, the tag after: bpf_redirect_map() only records the
+		 * target (the redirect happens when XDP_REDIRECT is returned), and fails
+		 * when the daemon has just taken the port out of tx_ports, so a frame
+		 * handed to the kernel instead never carries a changed tag. Lower bits of
+		 * flags are the return value when the key is missing (since 5.6).
+		 */
 		verdict = bpf_redirect_map(&tx_ports, d.egress, XDP_PASS);
-		if (verdict != XDP_REDIRECT) {
-			/* Cannot happen after a tag change: a tagging port is in tx_ports while it has XDP_EGRESS. */
+		if (verdict != XDP_REDIRECT || xdp_tag(ctx, &d)) {
+			verdict = XDP_PASS;
 			d.action = XB_ACT_PASS;
 			d.reason = XB_PASS_REDIRECT_FAILED;
 		}
