@@ -40,10 +40,11 @@ public record Acceleration(Set<String> bridges, Set<String> ports, Map<String, H
     }
 
     /**
-     * @param netfilter why netfilter would see this bridge's forwarded frames ({@link Netfilter#reason}),
-     *     which makes every port of it step aside
+     * @param daemonAside why the kernel must see this port's frames for a reason the daemon found
+     *     (netfilter would see the bridge's frames, {@link Netfilter#reason}; the port's VLANs
+     *     are unknown), which makes the port step aside
      */
-    public PortPlan plan(Bridge bridge, Port port, Peer peer, Optional<String> netfilter) {
+    public PortPlan plan(Bridge bridge, Port port, Peer peer, Optional<String> daemonAside) {
         if (!bridges.isEmpty() && !bridges.contains(bridge.name())) {
             return PortPlan.off("bridge " + bridge.name() + " not selected (--bridge)");
         }
@@ -59,7 +60,7 @@ public record Acceleration(Set<String> bridges, Set<String> ports, Map<String, H
         }
         boolean peerRedirect = peerRedirect(port, peer);
         List<String> aside = stepAsideReasons(bridge, port.info());
-        netfilter.ifPresent(aside::add);
+        daemonAside.ifPresent(aside::add);
         boolean stepAside = !aside.isEmpty();
         String asideNote = stepAside ? "; kernel handles this port's frames: " + String.join(", ", aside) : "";
         String xdpProblem = xdpProblem(port, peer);

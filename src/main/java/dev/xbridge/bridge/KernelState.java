@@ -48,11 +48,6 @@ public final class KernelState {
         return new KernelState(Map.of(), Map.of(), Map.of(), "not read yet");
     }
 
-    /** From an AF_UNSPEC link dump, an AF_BRIDGE link dump and a VLAN database dump. */
-    public static KernelState of(List<Link> links, List<Link> bridgePorts, List<PortVlan> vlans) {
-        return of(links, bridgePorts).withAllVlans(vlans);
-    }
-
     /** Every VLAN of every port and bridge, from a full RTM_GETVLAN dump. */
     public KernelState withAllVlans(List<PortVlan> all) {
         Map<Integer, List<PortVlan>> v = new HashMap<>();

@@ -249,20 +249,30 @@ public final class Reconciler implements AutoCloseable {
         if (a.tc == null || reprobe) {
             a.tc = tcReader.read(port); // tcx programs raise no event: the periodic reprobe finds them
         }
-        Optional<String> nf = netfilter == null ? Optional.empty() : Netfilter.reason(netfilter, bridge.link().bridge());
-        if (bridge.vlanFiltering() && !state.vlansKnown(port.index())) {
-            // Without the port's VLANs the datapath could only pass its frames: say why.
-            String why = state.vlanProblem() != null ? "VLAN database unreadable: " + state.vlanProblem()
-                    : "VLANs of " + port.name() + " not read yet";
-            nf = Optional.of(nf.map(n -> n + "; ").orElse("") + why);
-        }
-        PortPlan plan = attach(a, port, a.tc.apply(policy.plan(bridge, port, a.peer, nf)));
+        PortPlan plan = attach(a, port, a.tc.apply(policy.plan(bridge, port, a.peer, bridgeAside(bridge, port))));
         a.plan = plan;
         if (plan.warning() != null && !plan.warning().equals(a.warned)) {
             LOG.warning(port.name() + ": " + plan.warning());
         }
         a.warned = plan.warning();
         return true;
+    }
+
+    /**
+     * Why the kernel must see every frame from this port, for reasons the daemon knows and
+     * the policy does not: netfilter would see the bridge's frames, or (VLAN filtering) the
+     * port's VLANs are unknown, with which the datapath could only pass them.
+     */
+    private Optional<String> bridgeAside(Bridge bridge, Port port) {
+        List<String> why = new ArrayList<>();
+        if (netfilter != null) {
+            Netfilter.reason(netfilter, bridge.link().bridge()).ifPresent(why::add);
+        }
+        if (bridge.vlanFiltering() && !state.vlansKnown(port.index())) {
+            why.add(state.vlanProblem() != null ? "VLAN database unreadable: " + state.vlanProblem()
+                    : "VLANs of " + port.name() + " not read yet");
+        }
+        return why.isEmpty() ? Optional.empty() : Optional.of(String.join("; ", why));
     }
 
     /** A cls_bpf filter of a daemon killed without cleanup would forward with maps nobody updates. */
@@ -478,9 +488,7 @@ public final class Reconciler implements AutoCloseable {
         }
         datapath.removePort(index);
         datapath.removeTxPort(index);
-        for (Integer vid : a.vlans.keySet()) {
-            datapath.removeVlan(new VlanKey(index, vid));
-        }
+        writeVlans(index, a, Map.of(), false);
         peers.restore(index);
         slots.clear(a.slot);
     }

@@ -14,8 +14,8 @@ import dev.xbridge.netlink.NftMonitor;
 import dev.xbridge.netlink.RtEvent;
 import dev.xbridge.netlink.RtMonitor;
 import dev.xbridge.netlink.RtNetlink;
-import dev.xbridge.sys.Errno;
 import dev.xbridge.netlink.TcMsg;
+import dev.xbridge.sys.Errno;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -23,9 +23,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.logging.Logger;
@@ -59,7 +56,7 @@ public final class Daemon implements AutoCloseable {
     /** The latest netfilter reading, taken off the loop (it runs nft): see {@link #watchNetfilter()}. */
     private final AtomicReference<Netfilter.Snapshot> netfilter =
             new AtomicReference<>();
-    private ScheduledExecutorService netfilterWatch;
+    private Thread netfilterWatch;
     /** Ports whose peers are due to be probed again, one per iteration. */
     private final ArrayDeque<Integer> reprobeQueue = new ArrayDeque<>();
     /** Ports whose qdiscs or filters changed in the current batch of events. */
@@ -147,9 +144,7 @@ public final class Daemon implements AutoCloseable {
      * reading up within one of its rounds (at most 200 ms).
      */
     private void watchNetfilter() {
-        netfilterWatch = Executors.newSingleThreadScheduledExecutor(
-                r -> Thread.ofPlatform().daemon().name("xbridge-netfilter").unstarted(r));
-        netfilterWatch.execute(() -> {
+        netfilterWatch = Thread.ofPlatform().daemon().name("xbridge-netfilter").start(() -> {
             Duration period = Duration.ofMillis(options.reprobeMillis());
             NftMonitor nft = null;
             try {
@@ -374,7 +369,7 @@ public final class Daemon implements AutoCloseable {
     @Override
     public void close() {
         if (netfilterWatch != null) {
-            netfilterWatch.shutdownNow();
+            netfilterWatch.interrupt(); // seen within one period: poll(2) does not notice
             netfilterWatch = null;
         }
         AutoCloseable[] steps = {control, reconciler, peers, datapath, monitor, rt};

@@ -5,9 +5,13 @@ import dev.xbridge.bridge.KernelState;
 import dev.xbridge.bridge.PortStats;
 import dev.xbridge.bridge.PortView;
 import dev.xbridge.bridge.Reason;
+import dev.xbridge.netlink.PortState;
+import dev.xbridge.netlink.PortVlan;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -38,9 +42,8 @@ public record Status(long pid, String started, long events, long resyncs,
      * A port's VLANs as xbridge mirrors them, {@code bridge vlan show} style:
      * "10 pvid untagged, 20, 30-32 blocking"; consecutive VIDs alike share a range.
      */
-    static String vlans(List<dev.xbridge.netlink.PortVlan> vlans) {
-        List<dev.xbridge.netlink.PortVlan> sorted = vlans.stream()
-                .sorted(java.util.Comparator.comparingInt(dev.xbridge.netlink.PortVlan::vid)).toList();
+    static String vlans(List<PortVlan> vlans) {
+        List<PortVlan> sorted = vlans.stream().sorted(Comparator.comparingInt(PortVlan::vid)).toList();
         List<String> out = new ArrayList<>();
         for (int i = 0; i < sorted.size(); ) {
             var first = sorted.get(i);
@@ -51,8 +54,8 @@ public record Status(long pid, String started, long events, long resyncs,
             }
             String ids = i == j ? Integer.toString(first.vid()) : first.vid() + "-" + sorted.get(j).vid();
             out.add(ids + (first.pvid() ? " pvid" : "") + (first.untagged() ? " untagged" : "")
-                    + (first.state() == 3 ? "" : " " + dev.xbridge.netlink.PortState.of(first.state()).name()
-                            .toLowerCase(java.util.Locale.ROOT)));
+                    + (first.state() == PortState.FORWARDING.value() ? ""
+                            : " " + PortState.of(first.state()).name().toLowerCase(Locale.ROOT)));
             i = j + 1;
         }
         return out.isEmpty() ? "none" : String.join(", ", out);

@@ -105,6 +105,27 @@ final class NetlinkSocket implements AutoCloseable {
     }
 
     /**
+     * Throws away every queued datagram without waiting. Returns how many there were, an
+     * overrun (ENOBUFS: some were lost) counting as one.
+     */
+    int drain(String what) {
+        int n = 0;
+        while (true) {
+            long r = receive(Socket.MSG_DONTWAIT);
+            if (r == -Errno.EAGAIN.code()) {
+                return n;
+            }
+            if (r == -Errno.EINTR.code()) {
+                continue;
+            }
+            if (r < 0 && r != -Errno.ENOBUFS.code()) {
+                throw new SysException("recv " + what + " fd " + fd, (int) -r);
+            }
+            n++;
+        }
+    }
+
+    /**
      * Receives one datagram into {@link #buffer()}, growing the buffer first if the datagram
      * is larger (MSG_PEEK|MSG_TRUNC reports its real size), so nothing is ever cut off.
      * Returns its length, or -errno (-EAGAIN with MSG_DONTWAIT, -ENOBUFS after an overrun, -EINTR).

@@ -47,24 +47,7 @@ public final class NftMonitor implements AutoCloseable {
         if (revents < 0) {
             throw new SysException("poll nfnetlink monitor fd " + socket.fd(), -revents);
         }
-        boolean changed = false;
-        while (true) {
-            long n = socket.receive(Socket.MSG_DONTWAIT);
-            if (n == -Errno.EAGAIN.code()) {
-                return changed;
-            }
-            if (n == -Errno.EINTR.code()) {
-                continue;
-            }
-            if (n == -Errno.ENOBUFS.code() || n > 0) {
-                changed = true;
-                continue;
-            }
-            if (n < 0) {
-                throw new SysException("recv nfnetlink monitor fd " + socket.fd(), (int) -n);
-            }
-            return changed;
-        }
+        return socket.drain("nfnetlink monitor") > 0;
     }
 
     @Override

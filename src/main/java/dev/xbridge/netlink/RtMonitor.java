@@ -131,23 +131,10 @@ public final class RtMonitor implements AutoCloseable {
      * holds events older than the dump the caller is about to take; applied
      * after it, they would roll the model back.
      *
-     * @return how many datagrams were discarded
+     * @return how many datagrams were discarded (an overrun counts as one)
      */
     public int discardQueued() {
-        int n = 0;
-        while (true) {
-            long r = socket.receive(Socket.MSG_DONTWAIT);
-            if (r == -Errno.EAGAIN.code()) {
-                return n;
-            }
-            if (r == -Errno.EINTR.code() || r == -Errno.ENOBUFS.code()) {
-                continue;
-            }
-            if (r < 0) {
-                throw new SysException("recv rtnetlink monitor fd " + socket.fd(), (int) -r);
-            }
-            n++;
-        }
+        return socket.drain("rtnetlink monitor");
     }
 
     /** The event for one notification, or null for messages the monitor ignores. */
