@@ -28,15 +28,27 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Set at load time by the test suite: record every decision in the trace map. */
 const volatile __u32 xb_trace = 0;
 
+/* ifindex -> slot, for ifindex < XB_IFINDEX_DIRECT. 0: not a port. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XB_IFINDEX_DIRECT);
+	__type(key, __u32);
+	__type(value, __u32);
+} port_slots SEC(".maps");
+
+/* ifindex -> slot, for the rest (ifindexes grow with every device a namespace ever made). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, XB_MAX_PORTS);
-	/*
-	 * No preallocation: a preallocated element is reused at once after a
-	 * delete or update, so a lookup on another CPU could read another
-	 * entry's fields. Without it elements are freed after an RCU grace period.
-	 */
 	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, __u32);
+} port_slots_far SEC(".maps");
+
+/* slot -> port; xbridge.h says how a record is read while it is written. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XB_MAX_PORTS);
 	__type(key, __u32);
 	__type(value, struct xb_port);
 } ports SEC(".maps");
@@ -44,14 +56,19 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536); /* the loader sets the configured size */
-	__uint(map_flags, BPF_F_NO_PREALLOC); /* see ports */
+	/*
+	 * No preallocation: a preallocated element is reused at once after a
+	 * delete or update, so a lookup on another CPU could read another
+	 * entry's fields. Without it elements are freed after an RCU grace period.
+	 */
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct xb_fdb_key);
 	__type(value, struct xb_fdb_val);
 } fdb SEC(".maps");
 
-/* XDP redirect targets. A port is here only when it can receive XDP frames (XB_PORT_XDP_EGRESS). */
+/* XDP redirect targets by slot. A port is here only when it can receive XDP frames (XB_PORT_XDP_EGRESS). */
 struct {
-	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
+	__uint(type, BPF_MAP_TYPE_DEVMAP);
 	__uint(max_entries, XB_MAX_PORTS);
 	__type(key, __u32);
 	__type(value, __u32);
@@ -61,7 +78,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536); /* the loader sets the configured size */
-	__uint(map_flags, BPF_F_NO_PREALLOC); /* see ports */
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* see fdb */
 	__type(key, struct xb_vlan_key);
 	__type(value, struct xb_vlan);
 } port_vlans SEC(".maps");
@@ -136,6 +153,30 @@ static __always_inline struct xb_vlan *port_vlan(__u32 ifindex, __u16 vid)
 	return bpf_map_lookup_elem(&port_vlans, &key);
 }
 
+/*
+ * A function of its own, so the compiler cannot merge this lookup with the
+ * port_slots one into a call with either map: the verifier inlines an array
+ * lookup only at a call site that always has the same map.
+ */
+static __noinline __u32 *port_slot_far(__u32 ifindex)
+{
+	return bpf_map_lookup_elem(&port_slots_far, &ifindex);
+}
+
+/* The port with this ifindex, and its slot in *slot; 0 when it is not one. */
+static __always_inline struct xb_port *port_of(__u32 ifindex, __u32 *slot)
+{
+	__u32 *s = ifindex < XB_IFINDEX_DIRECT ? bpf_map_lookup_elem(&port_slots, &ifindex) : port_slot_far(ifindex);
+	if (!s || !*s)
+		return 0;
+	__u32 at = *s;
+	struct xb_port *p = bpf_map_lookup_elem(&ports, &at);
+	if (!p || p->ifindex != ifindex)
+		return 0;
+	*slot = at;
+	return p;
+}
+
 static __always_inline int decided(struct xb_decision *d, __u32 action, __u32 reason)
 {
 	d->action = action;
@@ -146,6 +187,7 @@ static __always_inline int decided(struct xb_decision *d, __u32 action, __u32 re
 /* What an entry point needs to know of the egress port of a redirect. */
 struct xb_egress {
 	__u32 mtu;
+	__u32 slot; /* its key in tx_ports */
 	__u16 flags;
 };
 
@@ -193,16 +235,18 @@ static __always_inline int xb_decide(struct xb_frame *f, __u32 ingress, __u16 ca
 	d->tci = 0;
 	d->tag_proto = 0;
 	out_port->mtu = 0;
+	out_port->slot = 0;
 	out_port->flags = 0;
 
-	struct xb_port *in = bpf_map_lookup_elem(&ports, &ingress);
+	__u32 in_slot = 0;
+	struct xb_port *in = port_of(ingress, &in_slot);
 	if (!in)
 		return decided(d, XB_ACT_PASS, XB_PASS_NOT_PORT);
 	__u32 bridge = in->bridge;
 	__u16 in_flags = in->flags;
 	__u8 in_state = in->state;
 	__u32 sample_ms = in->sample_ms;
-	d->slot = in->slot;
+	d->slot = in_slot;
 
 	/* br_handle_frame: !is_valid_ether_addr(h_source) -> drop. The kernel drops it. */
 	if (mac_is_multicast(eth->h_source) || mac_is_zero(eth->h_source))
@@ -313,7 +357,8 @@ static __always_inline int xb_decide(struct xb_frame *f, __u32 ingress, __u16 ca
 	if (egress == ingress)
 		return decided(d, XB_ACT_PASS, XB_PASS_SAME_PORT);
 
-	struct xb_port *out = bpf_map_lookup_elem(&ports, &egress);
+	__u32 out_slot = 0;
+	struct xb_port *out = port_of(egress, &out_slot);
 	if (!out)
 		return decided(d, XB_ACT_PASS, XB_PASS_EGRESS_UNAVAILABLE);
 	__u16 out_flags = out->flags;
@@ -364,6 +409,7 @@ static __always_inline int xb_decide(struct xb_frame *f, __u32 ingress, __u16 ca
 	d->egress = egress;
 	out_port->flags = out_flags;
 	out_port->mtu = out->mtu;
+	out_port->slot = out_slot;
 	return decided(d, XB_ACT_REDIRECT, XB_REDIRECT);
 }
 
@@ -511,7 +557,7 @@ int xbridge_xdp(struct xdp_md *ctx)
 		 * handed to the kernel instead never carries a changed tag. Lower bits of
 		 * flags are the return value when the key is missing (since 5.6).
 		 */
-		verdict = bpf_redirect_map(&tx_ports, d.egress, XDP_PASS);
+		verdict = bpf_redirect_map(&tx_ports, out.slot, XDP_PASS);
 		if (verdict != XDP_REDIRECT || xdp_tag(ctx, &d)) {
 			verdict = XDP_PASS;
 			d.action = XB_ACT_PASS;

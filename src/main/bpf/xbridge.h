@@ -30,11 +30,29 @@
 #define XB_PORT_NEIGH    (1 << 6) /* the bridge proxies or suppresses ARP/ND: those frames are the kernel's */
 #define XB_PORT_VLAN     (1 << 7) /* the bridge filters VLANs: classify, look up per VLAN, tag on egress */
 
-/* ports: ifindex -> port. One entry per bridge port xbridge knows. */
+/*
+ * Ports are found in two steps, both array lookups the verifier inlines on the
+ * hot path (a hash lookup costs about 25 ns each here, four of them were most
+ * of the decision's cost): ifindex -> slot in port_slots (port_slots_far for
+ * an ifindex of XB_IFINDEX_DIRECT or more), then slot -> port in ports. The
+ * slot also indexes stats and the tx_ports devmap. A port is the one in its
+ * slot only while the slot's ifindex is its own, so a stale slot is never
+ * taken for another port.
+ */
+#define XB_IFINDEX_DIRECT 65536
+
+/*
+ * ports: slot -> port. Array values are rewritten in place, so a frame may
+ * read a record while the daemon writes it; every byte is either old or new.
+ * flags (whose high byte stays 0) and state are single bytes, and the daemon
+ * passes every change through a record that steps aside (XB_PORT_KERNEL,
+ * disabled), changing those two bytes apart from the others
+ * (dev.xbridge.bridge.Datapath#putPort): any mix a frame can read passes it.
+ */
 struct xb_port {
 	__u32 bridge;    /* the bridge's ifindex */
-	__u32 slot;      /* index into the stats map, 1..XB_MAX_PORTS-1 */
-	__u16 flags;     /* XB_PORT_* */
+	__u32 ifindex;   /* the port in this slot; 0 for a free slot */
+	__u16 flags;     /* XB_PORT_*, all in the low byte */
 	__u8 state;      /* XB_STATE_* */
 	__u8 pad;
 	__u32 mtu;       /* the port's MTU: TC redirects skip is_skb_forwardable(), so the core checks it */

@@ -25,6 +25,8 @@ import java.util.Optional;
 public final class Datapath implements AutoCloseable {
     public static final String OBJECT_RESOURCE = "/bpf/xbridge.bpf.o";
     public static final int MAX_PORTS = 1024;
+    /** XB_IFINDEX_DIRECT: ifindexes below this find their slot in the port_slots array, the rest in a hash. */
+    public static final int IFINDEX_DIRECT = 65536;
     public static final int DEFAULT_FDB_MAX = 65536;
     /** cls_bpf filter handle ("xb") and priority: late, so an operator's own filters run first. */
     public static final int CLS_HANDLE = 0x7862;
@@ -51,7 +53,9 @@ public final class Datapath implements AutoCloseable {
     private final BpfObject object;
     private final BpfProgram xdp;
     private final BpfProgram tc;
-    private final TypedMap<Integer, PortRecord> ports;
+    private final TypedMap<Integer, PortRecord.InSlot> ports;
+    private final TypedMap<Integer, Integer> portSlots;
+    private final TypedMap<Integer, Integer> portSlotsFar;
     private final TypedMap<FdbKey, FdbValue> fdb;
     private final TypedMap<Integer, Integer> txPorts;
     private final TypedMap<VlanKey, VlanValue> portVlans;
@@ -65,6 +69,8 @@ public final class Datapath implements AutoCloseable {
         this.xdp = object.program("xbridge_xdp");
         this.tc = object.program("xbridge_tc");
         this.ports = new TypedMap<>(object.map("ports"), U32, PortRecord.CODEC);
+        this.portSlots = new TypedMap<>(object.map("port_slots"), U32, U32);
+        this.portSlotsFar = new TypedMap<>(object.map("port_slots_far"), U32, U32);
         this.fdb = new TypedMap<>(object.map("fdb"), FdbKey.CODEC, FdbValue.CODEC);
         this.txPorts = new TypedMap<>(object.map("tx_ports"), U32, U32);
         this.portVlans = new TypedMap<>(object.map("port_vlans"), VlanKey.CODEC, VlanValue.CODEC);
@@ -149,25 +155,91 @@ public final class Datapath implements AutoCloseable {
         return true;
     }
 
+    /**
+     * Puts {@code port} in its slot for {@code ifindex}, then points the ifindex at the slot. The
+     * datapath reads array values while they are rewritten in place, so a change goes through the
+     * record stepping aside (xbridge.h): flags and state become inert, then the other fields
+     * change, then flags and state take their new values. A frame that reads the record meanwhile
+     * passes to the kernel; it never sees new fields with old flags. An unchanged record is not
+     * written.
+     */
     public void putPort(int ifindex, PortRecord port) {
-        ports.put(ifindex, port);
+        int slot = port.slot();
+        if (slot <= 0 || slot >= MAX_PORTS) {
+            throw new IllegalArgumentException("port slot " + slot + " outside 1.." + (MAX_PORTS - 1));
+        }
+        PortRecord.InSlot now = ports.get(slot).orElse(PortRecord.InSlot.FREE);
+        if (now.ifindex() == ifindex) {
+            PortRecord was = now.port().inSlot(slot);
+            if (was.equals(port)) {
+                pointAt(ifindex, slot);
+                return;
+            }
+            if (!was.isSteppingAside()) {
+                ports.put(slot, new PortRecord.InSlot(ifindex, was.steppingAside()));
+            }
+        } else if (now.ifindex() != 0) {
+            removePort(now.ifindex());
+        }
+        ports.put(slot, new PortRecord.InSlot(ifindex, port.steppingAside()));
+        if (!port.isSteppingAside()) {
+            ports.put(slot, new PortRecord.InSlot(ifindex, port));
+        }
+        pointAt(ifindex, slot);
     }
 
+    private void pointAt(int ifindex, int slot) {
+        if (Integer.compareUnsigned(ifindex, IFINDEX_DIRECT) < 0) {
+            portSlots.put(ifindex, slot);
+        } else {
+            portSlotsFar.put(ifindex, slot, UpdateFlag.ANY);
+        }
+    }
+
+    private Optional<Integer> slotOf(int ifindex) {
+        Optional<Integer> slot = Integer.compareUnsigned(ifindex, IFINDEX_DIRECT) < 0
+                ? portSlots.get(ifindex)
+                : portSlotsFar.get(ifindex);
+        return slot.filter(s -> s > 0 && s < MAX_PORTS);
+    }
+
+    /** The port with this ifindex, as the datapath finds it. */
     public Optional<PortRecord> port(int ifindex) {
-        return ports.get(ifindex);
+        return slotOf(ifindex).flatMap(slot -> ports.get(slot)
+                .filter(e -> e.ifindex() == ifindex)
+                .map(e -> e.port().inSlot(slot)));
     }
 
+    /** Unlinks the ifindex from its slot first, then frees the slot through the record stepping aside. */
     public void removePort(int ifindex) {
-        ports.remove(ifindex);
+        Optional<Integer> slot = slotOf(ifindex);
+        if (Integer.compareUnsigned(ifindex, IFINDEX_DIRECT) < 0) {
+            if (slot.isPresent()) {
+                portSlots.put(ifindex, 0);
+            }
+        } else {
+            portSlotsFar.remove(ifindex);
+        }
+        if (slot.isEmpty()) {
+            return;
+        }
+        PortRecord.InSlot now = ports.get(slot.get()).orElse(PortRecord.InSlot.FREE);
+        if (now.ifindex() != ifindex) {
+            return;
+        }
+        if (!now.port().isSteppingAside()) {
+            ports.put(slot.get(), new PortRecord.InSlot(ifindex, now.port().steppingAside()));
+        }
+        ports.put(slot.get(), PortRecord.InSlot.FREE);
     }
 
-    /** Makes {@code ifindex} a redirect target. */
-    public void putTxPort(int ifindex) {
-        txPorts.put(ifindex, ifindex);
+    /** Makes the port in {@code slot} ({@code ifindex}) an XDP redirect target. */
+    public void putTxPort(int slot, int ifindex) {
+        txPorts.put(slot, ifindex);
     }
 
-    public void removeTxPort(int ifindex) {
-        txPorts.remove(ifindex);
+    public void removeTxPort(int slot) {
+        txPorts.remove(slot);
     }
 
     public void putVlan(VlanKey key, VlanValue value) {

@@ -47,6 +47,7 @@ public final class Reconciler implements AutoCloseable {
     private final TcAttach tcAttach;
     private final Map<Integer, Attached> attached = new HashMap<>();
     private final BitSet slots = new BitSet(Datapath.MAX_PORTS);
+    private int nextSlot = 1;
     /** Read by the control thread for status; replaced, never mutated. */
     private volatile KernelState state = KernelState.empty();
     private volatile List<PortView> views = List.of();
@@ -231,13 +232,18 @@ public final class Reconciler implements AutoCloseable {
     private boolean hook(Bridge bridge, Port port, boolean reprobe) {
         Attached a = attached.get(port.index());
         if (a == null) {
-            int slot = slots.nextClearBit(1);
+            // Round robin, so a freed slot is reused as late as possible (xbridge.h).
+            int slot = slots.nextClearBit(nextSlot);
+            if (slot >= Datapath.MAX_PORTS) {
+                slot = slots.nextClearBit(1);
+            }
             if (slot >= Datapath.MAX_PORTS) {
                 LOG.warning(() -> "no stats slot left for " + port.name() + "; more than "
                         + (Datapath.MAX_PORTS - 1) + " ports");
                 return false;
             }
             slots.set(slot);
+            nextSlot = slot + 1;
             datapath.resetStats(slot);
             a = new Attached(slot);
             attached.put(port.index(), a);
@@ -354,7 +360,7 @@ public final class Reconciler implements AutoCloseable {
                 // Keep the peer as it now is: a stale probe saying GRO off would read as someone
                 // having turned it off (seen on the 6.1 guest, where a link event came first).
                 a.peer = a.peer.withGroOn();
-                datapath.putTxPort(port.index());
+                datapath.putTxPort(a.slot, port.index());
                 flags |= PortRecord.XDP_EGRESS;
                 a.xdpEgress = true;
             } catch (RuntimeException e) {
@@ -376,7 +382,7 @@ public final class Reconciler implements AutoCloseable {
             }
         }
         if (a.xdpEgress && !wantXdpEgress) {
-            datapath.removeTxPort(port.index());
+            datapath.removeTxPort(a.slot);
             if (peers.changedGro(port.index())) {
                 peers.restore(port.index());
                 // Else a port that becomes a target again before the next probe (a qdisc
@@ -487,7 +493,7 @@ public final class Reconciler implements AutoCloseable {
             close(a.hook, "ifindex " + index);
         }
         datapath.removePort(index);
-        datapath.removeTxPort(index);
+        datapath.removeTxPort(a.slot);
         writeVlans(index, a, Map.of(), false);
         peers.restore(index);
         slots.clear(a.slot);

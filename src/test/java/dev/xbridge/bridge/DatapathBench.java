@@ -47,6 +47,15 @@ public final class DatapathBench implements AutoCloseable {
         }
     }
 
+    /** Adds a veth pair {@code name}/{@code peer}, both up, {@code name} with the given ifindex. */
+    public int addVeth(String name, String peer, int ifindex) {
+        netns.exec("ip", "link", "add", "name", name, "index", Integer.toString(ifindex), "type", "veth", "peer",
+                "name", peer);
+        netns.exec("ip", "link", "set", name, "up");
+        netns.exec("ip", "link", "set", peer, "up");
+        return Integer.parseInt(netns.exec("cat", "/sys/class/net/" + name + "/ifindex").stdout().trim());
+    }
+
     public Datapath datapath() {
         return datapath;
     }

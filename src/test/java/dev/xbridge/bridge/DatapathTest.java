@@ -91,9 +91,9 @@ class DatapathTest {
             dp.putPort(p2, port(BRIDGE, 2, PortRecord.LEARNING | TARGET, 3));
             dp.putPort(p3, port(OTHER_BRIDGE, 3, PortRecord.LEARNING | TARGET, 3));
             dp.removePort(stranger);
-            for (int p : new int[] {p1, p2, p3}) {
-                dp.putTxPort(p);
-            }
+            dp.putTxPort(1, p1);
+            dp.putTxPort(2, p2);
+            dp.putTxPort(3, p3);
             for (int slot = 0; slot < 4; slot++) {
                 dp.resetStats(slot);
             }
@@ -279,10 +279,92 @@ class DatapathTest {
         assertPass(run(p1, Frames.ipv4(UNKNOWN, A)), Reason.PASS_EGRESS_UNAVAILABLE);
     }
 
+    /** Ifindexes grow with every device a namespace ever made: one past port_slots takes the hash. */
+    @Test
+    void aPortWithAnIfindexBeyondTheDirectTableForwardsBothWays() {
+        int far = in(() -> farPort());
+        assertThat(far).isGreaterThanOrEqualTo(Datapath.IFINDEX_DIRECT);
+        try {
+            in(() -> {
+                dp.putPort(far, port(BRIDGE, 5, PortRecord.LEARNING | TARGET, 3));
+                dp.putTxPort(5, far);
+                dp.putFdb(new FdbKey(BRIDGE, 0, UNKNOWN), new FdbValue(far, FdbValue.REFRESH, 0));
+                return null;
+            });
+            assertThat(in(() -> dp.port(far))).hasValueSatisfying(r -> assertThat(r.slot()).isEqualTo(5));
+            Outcome out = run(p1, Frames.ipv4(UNKNOWN, A));
+            assertThat(out.verdict()).isEqualTo(Verdict.REDIRECT);
+            assertThat(out.decision().egress()).isEqualTo(far);
+            Outcome back = run(far, Frames.ipv4(A, UNKNOWN));
+            assertThat(back.verdict()).isEqualTo(Verdict.REDIRECT);
+            assertThat(back.decision().egress()).isEqualTo(p1);
+            assertThat(back.decision().slot()).as("the far port's stats slot").isEqualTo(5);
+
+            in(() -> {
+                dp.removePort(far);
+                return null;
+            });
+            assertThat(in(() -> dp.port(far))).isEmpty();
+            assertPass(run(p1, Frames.ipv4(UNKNOWN, A)), Reason.PASS_EGRESS_UNAVAILABLE);
+            assertPass(run(far, Frames.ipv4(A, UNKNOWN)), Reason.PASS_NOT_PORT);
+        } finally {
+            in(() -> {
+                dp.removePort(far);
+                dp.removeTxPort(5);
+                return null;
+            });
+        }
+    }
+
+    private int farCache;
+
+    private int farPort() {
+        if (farCache == 0) {
+            farCache = bench.addVeth("pfar", "qfar", Datapath.IFINDEX_DIRECT + 4464);
+        }
+        return farCache;
+    }
+
+    /**
+     * A slot given to another port while an ifindex still points at it (a frame that read the
+     * old slot, or a daemon that has not unlinked it yet) is not that port's: the record names
+     * its own ifindex.
+     */
+    @Test
+    void aSlotHoldingAnotherPortIsNotTaken() {
+        in(() -> {
+            dp.removePort(p2);
+            dp.putPort(stranger, port(BRIDGE, 2, PortRecord.LEARNING | TARGET, 3));
+            dp.putTxPort(2, stranger);
+            dp.putFdb(new FdbKey(BRIDGE, 0, UNKNOWN), new FdbValue(stranger, FdbValue.REFRESH, 0));
+            // p2's ifindex still points at slot 2.
+            dp.rawMap("port_slots").update(u32(p2), u32(2), dev.xbridge.bpf.UpdateFlag.ANY);
+            return null;
+        });
+        try {
+            assertPass(run(p1, Frames.ipv4(B, A)), Reason.PASS_EGRESS_UNAVAILABLE);
+            assertPass(run(p2, Frames.ipv4(A, B)), Reason.PASS_NOT_PORT);
+            assertThat(in(() -> dp.port(p2))).isEmpty();
+            assertThat(run(p1, Frames.ipv4(UNKNOWN, A)).decision().egress()).as("the slot's own port").isEqualTo(stranger);
+        } finally {
+            in(() -> {
+                dp.removePort(stranger);
+                dp.putTxPort(2, p2);
+                return null;
+            });
+        }
+    }
+
+    private static java.lang.foreign.MemorySegment u32(int v) {
+        java.lang.foreign.MemorySegment s = java.lang.foreign.Arena.ofAuto().allocate(4, 4);
+        s.set(java.lang.foreign.ValueLayout.JAVA_INT, 0, v);
+        return s;
+    }
+
     @Test
     void missingDevmapEntryFallsBackToTheKernelOnXdpAndDoesNotMatterToTc() {
         in(() -> {
-            dp.removeTxPort(p2);
+            dp.removeTxPort(2);
             return null;
         });
         Outcome o = run(p1, Frames.ipv4(B, A));
@@ -472,8 +554,8 @@ class DatapathTest {
     @Test
     void javaLayoutsMatchTheObjectsBtf() {
         var btf = dp.object().btf();
-        assertLayout(btf, "xb_port", PortRecord.SIZE, "bridge", PortRecord.BRIDGE_OFFSET, "slot",
-                PortRecord.SLOT_OFFSET, "flags", PortRecord.FLAGS_OFFSET, "state", PortRecord.STATE_OFFSET, "mtu",
+        assertLayout(btf, "xb_port", PortRecord.SIZE, "bridge", PortRecord.BRIDGE_OFFSET, "ifindex",
+                PortRecord.IFINDEX_OFFSET, "flags", PortRecord.FLAGS_OFFSET, "state", PortRecord.STATE_OFFSET, "mtu",
                 PortRecord.MTU_OFFSET, "sample_ms", PortRecord.SAMPLE_MS_OFFSET, "pvid", PortRecord.PVID_OFFSET,
                 "vlan_proto", PortRecord.VLAN_PROTO_OFFSET);
         assertLayout(btf, "xb_vlan_key", VlanKey.SIZE, "ifindex", VlanKey.IFINDEX_OFFSET, "vid", VlanKey.VID_OFFSET);

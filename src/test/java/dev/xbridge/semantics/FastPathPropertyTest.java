@@ -226,7 +226,9 @@ class FastPathPropertyTest {
         }
         for (int dev : devices) {
             dp.removePort(dev);
-            dp.removeTxPort(dev);
+        }
+        for (int slot = 1; slot <= devices.size(); slot++) {
+            dp.removeTxPort(slot);
         }
         int slot = 1;
         for (Model.Port p : bridge.ports()) {
@@ -245,11 +247,12 @@ class FastPathPropertyTest {
                 p.vlans().forEach((vid, v) -> dp.putVlan(new VlanKey(p.ifindex(), vid),
                         new VlanValue(v.untagged() ? VlanValue.UNTAGGED : 0, v.state())));
             }
-            dp.putPort(p.ifindex(), new PortRecord(BRIDGE, slot++, flags, p.state(), 0, 0,
+            dp.putPort(p.ifindex(), new PortRecord(BRIDGE, slot, flags, p.state(), 0, 0,
                     bridge.vlanFiltering() ? p.pvid() : 0, bridge.vlanFiltering() ? bridge.vlanProtocol() : 0));
             if (p.egress()) {
-                dp.putTxPort(p.ifindex());
+                dp.putTxPort(slot, p.ifindex());
             }
+            slot++;
         }
         bridge.fdb().forEach((k, e) -> dp.putFdb(key(k), value(e)));
     }
