@@ -1,6 +1,14 @@
 package dev.xbridge.bench;
 
 import dev.xbridge.bpf.BpfLink;
+import dev.xbridge.bpf.BpfProgram;
+import dev.xbridge.bpf.RunOptions;
+import dev.xbridge.bpf.RunResult;
+import dev.xbridge.bpf.SkBuff;
+import dev.xbridge.bpf.Tc;
+import dev.xbridge.bpf.Xdp;
+import dev.xbridge.bpf.XdpMd;
+import dev.xbridge.sys.NetNamespace;
 import dev.xbridge.daemon.Status;
 import dev.xbridge.testbed.DaemonProcess;
 import java.nio.file.Files;
@@ -19,12 +27,18 @@ import java.util.stream.Collectors;
  * testbed, then TCP and the control plane, and returns the {@link Report}.
  *
  * <p>Per testbed the FDB only grows (fillers are added, never removed), so the scenarios
- * run in order of FDB size; per FDB size each path is set up once (the daemon started, or
- * the bare program attached) and runs every scenario of that size, {@code trials} times.
+ * run in order of FDB size. Per FDB size the trials run in rounds: each round sets every path
+ * up (the daemon started, or the bare program attached), runs one trial of every scenario of
+ * that size, and takes it down, the paths in turn forwards then backwards. The host's speed
+ * drifts over seconds (a shared VM here moved the bare redirect by 25% between runs), and
+ * rounds spread every path over the same span, so the ratios compare like with like. FDB
+ * sizes of {@value #ONE_ROUND_FILLERS} or more run all trials in one round: a daemon start
+ * there takes a minute.
  */
 public final class Bench {
     /** A daemon syncing 1,000,000 FDB entries took about a minute here. */
     static final java.time.Duration READY_TIMEOUT = java.time.Duration.ofMinutes(5);
+    static final int ONE_ROUND_FILLERS = 100_000;
 
     private final BenchOptions o;
     private final Progress progress;
@@ -39,7 +53,7 @@ public final class Bench {
     public Report run() {
         long steps = (long) o.scenarios().size() * o.paths().size() * o.trials();
         progress.start(steps + (o.tcp() ? 1 : 0) + (o.controlPlaneChanges() > 0 ? 1 : 0));
-        Map<Scenario, List<Report.PathResult>> results = new LinkedHashMap<>();
+        Map<Scenario, Map<PathKind, Measured>> results = new LinkedHashMap<>();
         Map<Scenario, Integer> fdbSizes = new LinkedHashMap<>();
         Map<Integer, List<Scenario>> byPorts = o.scenarios().stream()
                 .collect(Collectors.groupingBy(Scenario::ports, TreeMap::new, Collectors.toList()));
@@ -52,15 +66,25 @@ public final class Bench {
                 for (Map.Entry<Integer, List<Scenario>> sized : byFdb.entrySet()) {
                     progress.status("filling the FDB to " + Scenario.count(sized.getKey()) + " entries");
                     lab.fillFdb(sized.getKey(), () -> progress.status("filling the FDB: " + lab.fillers()));
-                    for (PathKind path : o.paths()) {
-                        runPath(lab, path, sized.getKey(), sized.getValue(), results, fdbSizes);
+                    int rounds = sized.getKey() >= ONE_ROUND_FILLERS ? 1 : o.trials();
+                    for (int round = 0; round < rounds; round++) {
+                        List<PathKind> order = new ArrayList<>(o.paths());
+                        if (round % 2 == 1) {
+                            java.util.Collections.reverse(order);
+                        }
+                        int trials = rounds == 1 ? o.trials() : 1;
+                        for (PathKind path : order) {
+                            runPath(lab, path, sized.getKey(), sized.getValue(), trials, results, fdbSizes);
+                        }
                     }
                 }
             }
         }
         List<Report.ScenarioResult> scenarios = new ArrayList<>();
         for (Scenario s : o.scenarios()) {
-            List<Report.PathResult> paths = withRatios(results.getOrDefault(s, List.of()));
+            List<Report.PathResult> measured = new ArrayList<>();
+            results.getOrDefault(s, Map.of()).forEach((kind, m) -> measured.add(m.result(kind)));
+            List<Report.PathResult> paths = withRatios(measured);
             paths.sort(Comparator.comparing(p -> PathKind.valueOf(kindOf(p.path())).ordinal()));
             scenarios.add(new Report.ScenarioResult(s.name(), s.frameSize(), s.flows(), s.fdbFillers(),
                     fdbSizes.getOrDefault(s, 0), s.ports(), paths));
@@ -72,13 +96,59 @@ public final class Bench {
                 o.trialDuration().toMillis() / 1000.0, o.ratePps(), o.bridgeNf(), pinning), scenarios, tcp, cp, notes);
     }
 
-    private void runPath(BenchLab lab, PathKind path, int fillers, List<Scenario> scenarios,
-            Map<Scenario, List<Report.PathResult>> results, Map<Scenario, Integer> fdbSizes) {
+    /** One path's trials in one scenario, gathered over the rounds; unavailable wins. */
+    private static final class Measured {
+        final List<Report.Trial> trials = new ArrayList<>();
+        final List<Double> programNs = new ArrayList<>();
+        String unavailable;
+
+        Report.PathResult result(PathKind kind) {
+            return unavailable != null || trials.isEmpty()
+                    ? Report.PathResult.unavailable(kind.label(), unavailable != null ? unavailable : "no trial ran")
+                    : summarize(kind.label(), trials, programNs);
+        }
+    }
+
+    /** Runs of the forwarding program per BPF_PROG_RUN measurement: about 0.1 s at 100 ns a run. */
+    static final int PROGRAM_RUNS = 1_000_000;
+
+    /**
+     * The forwarding program's own time per frame: BPF_PROG_RUN with {@code frame} arriving on
+     * the sender's port, in the switch namespace (where the ingress ifindex and the program's
+     * maps mean what they mean to the real traffic). Null for the kernel bridge, or when the
+     * program does not redirect the frame (then the figure would time another verdict).
+     */
+    private Double programNs(BenchLab lab, PathKind path, int programId, byte[] frame) {
+        if (programId < 0) {
+            return null;
+        }
+        int ingress = lab.senderPortIndex();
+        RunOptions run = RunOptions.of(frame).withRepeat(PROGRAM_RUNS);
+        run = path == PathKind.TC ? run.withContext(SkBuff.receivedOn(ingress))
+                : run.withContext(XdpMd.forFrame(frame.length).ingressIfindex(ingress));
+        int redirect = path == PathKind.TC ? Tc.REDIRECT : Xdp.REDIRECT;
+        RunOptions options = run;
+        try (NetNamespace inside = lab.lab().switchNs().enter()) {
+            RunResult r = inside.call(() -> BpfProgram.runById(programId, options));
+            if (r.retval() != redirect) {
+                notes.add(path.label() + ": BPF_PROG_RUN of the scenario's frame returned " + r.retval()
+                        + ", not a redirect; no program time recorded");
+                return null;
+            }
+            return (double) r.durationNanos();
+        }
+    }
+
+    private void runPath(BenchLab lab, PathKind path, int fillers, List<Scenario> scenarios, int trialCount,
+            Map<Scenario, Map<PathKind, Measured>> results, Map<Scenario, Integer> fdbSizes) {
+        Function<Scenario, Measured> of = s -> results.computeIfAbsent(s, k -> new LinkedHashMap<>())
+                .computeIfAbsent(path, k -> new Measured());
         String unavailable = null;
         DaemonProcess daemon = null;
         DaemonMaps maps = null;
         BenchPrograms bare = null;
         BpfLink bareLink = null;
+        int programId = -1;
         try {
             switch (path) {
                 case KERNEL -> { }
@@ -94,6 +164,7 @@ public final class Bench {
                     daemon = DaemonProcess.start(lab.lab().switchNs(), READY_TIMEOUT, args.toArray(String[]::new));
                     unavailable = notAccelerated(daemon.status(), lab.sender().portName(), path == PathKind.TC ? "tc" : "xdp");
                     maps = DaemonMaps.of(daemon.pid(), 10_000);
+                    programId = DaemonMaps.programId(daemon.pid(), path == PathKind.TC ? "xbridge_tc" : "xbridge_xdp");
                 }
                 case BARE -> {
                     bare = BenchPrograms.load(new FlowPlan(1, 1, FlowPlan.MIN_FRAME));
@@ -102,6 +173,7 @@ public final class Bench {
                         bare.setBareEgress(lab.lab().switchNs(), r, egress[r]);
                     }
                     bareLink = bare.attach(lab.lab().switchNs(), lab.sender().portName(), "bench_redirect");
+                    programId = bare.object().program("bench_redirect").id();
                 }
             }
             lab.repin();
@@ -112,8 +184,8 @@ public final class Bench {
         try {
             for (Scenario s : scenarios) {
                 if (unavailable != null) {
-                    results.computeIfAbsent(s, k -> new ArrayList<>()).add(Report.PathResult.unavailable(path.label(), unavailable));
-                    progress.step(o.trials());
+                    of.apply(s).unavailable = unavailable;
+                    progress.step(trialCount);
                     continue;
                 }
                 FlowPlan plan = s.plan();
@@ -122,24 +194,27 @@ public final class Bench {
                     lab.awaitMirrored(maps, 30_000);
                 }
                 fdbSizes.putIfAbsent(s, lab.fdbSize());
-                List<Report.Trial> trials = new ArrayList<>();
+                Double ns = programNs(lab, path, programId, plan.frame(0));
+                if (ns != null) {
+                    of.apply(s).programNs.add(ns);
+                }
+                List<Report.Trial> trials = of.apply(s).trials;
                 try (Generator gen = Generator.start(lab.sender(), plan, o.cpus().generator(), o.batch())) {
                     gen.run(java.time.Duration.ofMillis(200), o.ratePps()); // warm up caches, rings, the JIT
                     Cpus.sleep(50);
-                    for (int t = 0; t < o.trials(); t++) {
-                        progress.status(s.name() + " " + path.label() + " trial " + (t + 1) + "/" + o.trials());
+                    for (int t = 0; t < trialCount; t++) {
+                        progress.status(s.name() + " " + path.label() + " trial " + (trials.size() + 1) + "/" + o.trials());
                         trials.add(trial(lab, gen));
                         progress.step(1);
                     }
                 }
-                results.computeIfAbsent(s, k -> new ArrayList<>()).add(summarize(path.label(), trials));
             }
         } catch (RuntimeException e) {
             notes.add(path.label() + " with " + Scenario.count(fillers) + " filler entries failed: " + e.getMessage());
             for (Scenario s : scenarios) {
-                List<Report.PathResult> got = results.computeIfAbsent(s, k -> new ArrayList<>());
-                if (got.stream().noneMatch(p -> p.path().equals(path.label()))) {
-                    got.add(Report.PathResult.unavailable(path.label(), "failed: " + firstLine(e)));
+                Measured m = of.apply(s);
+                if (m.unavailable == null) {
+                    m.unavailable = "failed: " + firstLine(e);
                 }
             }
         } finally {
@@ -170,10 +245,11 @@ public final class Bench {
         return new Report.Trial(nanos / 1e9, g1 - g0, s1[0] - s0[0], s1[1] - s0[1], w1 - w0);
     }
 
-    static Report.PathResult summarize(String path, List<Report.Trial> trials) {
+    static Report.PathResult summarize(String path, List<Report.Trial> trials, List<Double> programNs) {
         Function<Function<Report.Trial, Double>, Summary> sum = f -> Summary.of(trials.stream().map(f).toList());
         return new Report.PathResult(path, "ok", trials, sum.apply(t -> t.pps() / 1e6), sum.apply(Report.Trial::gbps),
-                sum.apply(t -> t.offeredPps() / 1e6), sum.apply(Report.Trial::lossPercent), null, null);
+                sum.apply(t -> t.offeredPps() / 1e6), sum.apply(Report.Trial::lossPercent), null, null,
+                Summary.of(programNs));
     }
 
     /** Adds the ratios to the kernel bridge and to the bare redirect (medians, same scenario). */
@@ -188,7 +264,8 @@ public final class Bench {
             }
             double m = p.mpps().median();
             out.add(new Report.PathResult(p.path(), p.status(), p.trials(), p.mpps(), p.gbps(), p.offeredMpps(),
-                    p.lossPercent(), kernel != null && kernel > 0 ? m / kernel : null, bare != null && bare > 0 ? m / bare : null));
+                    p.lossPercent(), kernel != null && kernel > 0 ? m / kernel : null, bare != null && bare > 0 ? m / bare : null,
+                    p.programNs()));
         }
         return out;
     }

@@ -132,6 +132,10 @@ final class BenchLab implements AutoCloseable {
         return bridgeIndex;
     }
 
+    int senderPortIndex() {
+        return senderPortIndex;
+    }
+
     int[] receiverPortIndex() {
         return receiverPortIndex.clone();
     }

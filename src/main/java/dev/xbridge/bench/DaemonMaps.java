@@ -2,6 +2,7 @@ package dev.xbridge.bench;
 
 import dev.xbridge.bpf.BpfMap;
 import dev.xbridge.bpf.BpfMapIds;
+import dev.xbridge.bpf.BpfProgram;
 import dev.xbridge.bridge.FdbKey;
 import dev.xbridge.netlink.MacAddress;
 import java.io.IOException;
@@ -54,13 +55,31 @@ final class DaemonMaps implements AutoCloseable {
     }
 
     static List<Integer> mapIds(long pid) {
+        return fdinfoIds(pid, "map_id:");
+    }
+
+    /** The id of {@code pid}'s program named {@code name} (the kernel keeps 15 characters), or -1. */
+    static int programId(long pid, String name) {
+        for (int id : fdinfoIds(pid, "prog_id:")) {
+            try {
+                if (BpfProgram.nameOfId(id).equals(name)) {
+                    return id;
+                }
+            } catch (RuntimeException e) {
+                // freed meanwhile
+            }
+        }
+        return -1;
+    }
+
+    private static List<Integer> fdinfoIds(long pid, String field) {
         List<Integer> ids = new ArrayList<>();
         try (Stream<Path> fds = Files.list(Path.of("/proc", Long.toString(pid), "fdinfo"))) {
             for (Path fd : (Iterable<Path>) fds::iterator) {
                 try {
                     for (String line : Files.readAllLines(fd)) {
-                        if (line.startsWith("map_id:")) {
-                            ids.add(Integer.parseInt(line.substring(7).strip()));
+                        if (line.startsWith(field)) {
+                            ids.add(Integer.parseInt(line.substring(field.length()).strip()));
                         }
                     }
                 } catch (IOException | RuntimeException e) {

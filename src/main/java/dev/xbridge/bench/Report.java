@@ -42,15 +42,20 @@ public record Report(Environment environment, List<ScenarioResult> scenarios, Li
      * @param vsKernel median pps over the kernel bridge's median pps in the same scenario
      * @param vsBare median pps over the bare redirect's
      */
+    /**
+     * @param programNs the forwarding program's own time per frame: BPF_PROG_RUN of the program
+     *     as loaded and configured (the daemon's, or the bare redirect) on the scenario's first
+     *     frame, once per round; empty for the kernel bridge
+     */
     public record PathResult(String path, String status, List<Trial> trials, Summary mpps, Summary gbps,
-            Summary offeredMpps, Summary lossPercent, Double vsKernel, Double vsBare) {
+            Summary offeredMpps, Summary lossPercent, Double vsKernel, Double vsBare, Summary programNs) {
         public boolean ok() {
             return status.equals("ok");
         }
 
         static PathResult unavailable(String path, String why) {
             Summary none = Summary.of(List.of());
-            return new PathResult(path, why, List.of(), none, none, none, none, null, null);
+            return new PathResult(path, why, List.of(), none, none, none, none, null, null, none);
         }
     }
 

@@ -88,18 +88,24 @@ public final class BpfProgram implements AutoCloseable {
      * recognise one's own program in an attachment left behind.
      */
     public static String nameOfId(int id) {
+        int fd = fdOfId(id);
         try (Arena arena = Arena.ofConfined()) {
+            return BpfFd.info(fd, PROG_INFO_SIZE, arena, "program id " + id)
+                    .asSlice(PROG_INFO_NAME_OFFSET, 16).getString(0);
+        } finally {
+            BpfFd.close(fd);
+        }
+    }
+
+    /** A new fd for program {@code id} (bpf_prog_get_fd_by_id); the caller closes it. */
+    private static int fdOfId(int id) {
+        try {
             MemorySegment capture = LibBpf.capture();
             int fd = (int) LibBpf.PROG_GET_FD_BY_ID.invokeExact(capture, id);
             if (fd < 0) {
                 throw new BpfException("bpf_prog_get_fd_by_id " + id, LibBpf.errno(fd, capture));
             }
-            try {
-                return BpfFd.info(fd, PROG_INFO_SIZE, arena, "program id " + id)
-                        .asSlice(PROG_INFO_NAME_OFFSET, 16).getString(0);
-            } finally {
-                BpfFd.close(fd);
-            }
+            return fd;
         } catch (Throwable t) {
             throw Native.rethrow(t);
         }
@@ -107,6 +113,23 @@ public final class BpfProgram implements AutoCloseable {
 
     /** BPF_PROG_RUN (bpf_prog_test_run_opts). Runs on the calling thread, in its network namespace. */
     public RunResult run(RunOptions o) {
+        return run(fd(), name, o);
+    }
+
+    /**
+     * BPF_PROG_RUN of program {@code id}, which another process may own (bpf_prog_get_fd_by_id;
+     * needs CAP_SYS_ADMIN). The run uses that program's maps as they are.
+     */
+    public static RunResult runById(int id, RunOptions o) {
+        int fd = fdOfId(id);
+        try {
+            return run(fd, "id " + id, o);
+        } finally {
+            BpfFd.close(fd);
+        }
+    }
+
+    private static RunResult run(int fd, String name, RunOptions o) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment opts = arena.allocate(TEST_RUN_OPTS_SIZE, 8);
             opts.set(ValueLayout.JAVA_LONG, 0, TEST_RUN_OPTS_SIZE);
@@ -134,7 +157,7 @@ public final class BpfProgram implements AutoCloseable {
             opts.set(ValueLayout.JAVA_INT, TR_BATCH_SIZE, o.batchSize());
 
             MemorySegment capture = LibBpf.capture();
-            int rc = (int) LibBpf.PROG_TEST_RUN_OPTS.invokeExact(capture, fd(), opts);
+            int rc = (int) LibBpf.PROG_TEST_RUN_OPTS.invokeExact(capture, fd, opts);
             if (rc < 0) {
                 throw new BpfException("bpf_prog_test_run_opts " + name, LibBpf.errno(rc, capture));
             }

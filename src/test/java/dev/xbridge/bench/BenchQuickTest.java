@@ -53,6 +53,15 @@ class BenchQuickTest {
         Report.PathResult kernel = s.paths().get(0);
         assertThat(kernel.mpps().median()).isPositive();
         assertThat(kernel.vsKernel()).isEqualTo(1.0);
+        // Two trials run as two rounds, each setting every path up again and timing its program once,
+        // on the scenario's frame, which every forwarding program must redirect.
+        assertThat(kernel.programNs().n()).as("the kernel bridge has no program").isZero();
+        for (Report.PathResult p : s.paths().subList(1, 4)) {
+            assertThat(p.programNs().n()).as(p.path() + ": a program time per round").isEqualTo(2);
+            assertThat(p.programNs().min()).as(p.path()).isPositive();
+        }
+        assertThat(s.paths().get(1).programNs().median()).as("xbridge's decision costs more than no decision")
+                .isGreaterThan(s.paths().get(3).programNs().median());
 
         Report.ControlPlaneResult c = r.controlPlane();
         assertThat(c.changes()).isEqualTo(20);

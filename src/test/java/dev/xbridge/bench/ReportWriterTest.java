@@ -13,10 +13,10 @@ class ReportWriterTest {
 
     private static Report sample() {
         List<Report.PathResult> paths = Bench.withRatios(List.of(
-                Bench.summarize("kernel bridge", List.of(trial(500_000), trial(600_000), trial(550_000))),
+                Bench.summarize("kernel bridge", List.of(trial(500_000), trial(600_000), trial(550_000)), List.of()),
                 Report.PathResult.unavailable("xbridge tc", "not available yet"),
-                Bench.summarize("bare redirect", List.of(trial(1_000_000), trial(1_000_000), trial(1_000_000))),
-                Bench.summarize("xbridge xdp", List.of(trial(900_000), trial(950_000), trial(990_000)))));
+                Bench.summarize("bare redirect", List.of(trial(1_000_000), trial(1_000_000), trial(1_000_000)), List.of(29.0, 31.0, 30.0)),
+                Bench.summarize("xbridge xdp", List.of(trial(900_000), trial(950_000), trial(990_000)), List.of(98.0, 97.0, 99.0))));
         return new Report(new Report.Environment("6.18", 2, "test", 3, 1.0, 0, false, Map.of("generator", "CPU 0")),
                 List.of(new Report.ScenarioResult("64B 1 flow fdb+0 2p", 64, 1, 0, 6, 2, paths)), List.of(), null, List.of());
     }
@@ -38,6 +38,8 @@ class ReportWriterTest {
         String t = ReportWriter.table(sample());
         assertThat(t).contains("kernel bridge  0.500 / 0.550 / 0.600").contains("xbridge tc     not available yet")
                 .contains("1.73").contains("95%");
+        assertThat(t).as("the program's own ns per frame, median over rounds").contains("95%    98")
+                .contains("100%   30");
     }
 
     @Test

@@ -65,6 +65,22 @@ class BpfProgramTest {
         assertThat(verdicts.get(5)).map(Verdict::hits).contains(11L);
     }
 
+    /** What xbridge bench does with the daemon's program: run it by id, on its own maps. */
+    @Test
+    void runByIdRunsThatProgramWithItsMaps() {
+        verdicts.put(7, Verdict.of(Xdp.TX));
+        RunResult r = BpfProgram.runById(probe.id(), RunOptions.of(Probe.frame(7)).withRepeat(100));
+        assertThat(r.retval()).isEqualTo(Xdp.TX);
+        assertThat(verdicts.get(7)).map(Verdict::hits).contains(100L);
+        assertThat(r.durationNanos()).as("mean per run").isPositive();
+
+        int gone = probe.id();
+        obj.close();
+        obj = null;
+        assertThatThrownBy(() -> BpfProgram.runById(gone, RunOptions.of(Probe.frame(7))))
+                .isInstanceOf(BpfException.class).hasMessageContaining("bpf_prog_get_fd_by_id " + gone);
+    }
+
     @Test
     void dataOutCanBeLeftOut() {
         RunResult r = probe.run(RunOptions.of(Probe.frame(1)).withDataOutCapacity(0));
