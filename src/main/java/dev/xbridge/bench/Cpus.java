@@ -116,13 +116,14 @@ public final class Cpus {
         return fresh;
     }
 
-    /** CPU time (user + system) of {@code pid} so far, in seconds, from /proc/PID/stat. */
+    /** CPU time (user + system) of {@code pid} and its reaped children so far, in seconds, from /proc/PID/stat. */
     public static double cpuSeconds(long pid) {
         try {
             String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
             String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-            // after "pid (comm) ": state is field 3 (index 0 here); utime 14, stime 15 (index 11, 12); clock ticks
-            long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]);
+            // after "pid (comm) ": state is field 3 (index 0 here); utime 14, stime 15, and cutime 16,
+            // cstime 17 of the children it has waited for (a daemon's nft runs), in clock ticks
+            long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]) + Long.parseLong(f[13]) + Long.parseLong(f[14]);
             return ticks / (double) CLOCK_TICKS;
         } catch (IOException e) {
             throw new IllegalStateException("cannot read /proc/" + pid + "/stat: " + e.getMessage(), e);

@@ -42,7 +42,26 @@ public final class Netfilter {
 
     private Netfilter() {}
 
+    /** Everything: the sysctls and legacy tables from /proc, the nftables chains from {@code nft}. */
     public static Snapshot read() {
+        try {
+            return read(nftChains(), null);
+        } catch (IOException | RuntimeException e) {
+            return read(List.of(), e.getMessage());
+        }
+    }
+
+    /**
+     * The sysctls and legacy tables read again, {@code last}'s nftables chains kept: for a
+     * round in which nf_tables announced no change, so no {@code nft} process is started (one
+     * every reprobe period was most of an idle daemon's CPU). A reading that could not list
+     * the chains is not kept: it is read again.
+     */
+    public static Snapshot readKeepingChains(Snapshot last) {
+        return last.unreadable() != null ? read() : read(last.chains(), null);
+    }
+
+    private static Snapshot read(List<Chain> chains, String unreadable) {
         boolean ip = sysctl("bridge-nf-call-iptables");
         boolean ip6 = sysctl("bridge-nf-call-ip6tables");
         boolean arp = sysctl("bridge-nf-call-arptables");
@@ -50,11 +69,7 @@ public final class Netfilter {
         for (String f : List.of("ip_tables_names", "ip6_tables_names", "arp_tables_names")) {
             legacy(f).forEach(t -> legacy.add(f.replace("_tables_names", "") + ":" + t));
         }
-        try {
-            return new Snapshot(ip, ip6, arp, nftChains(), legacy, null);
-        } catch (IOException | RuntimeException e) {
-            return new Snapshot(ip, ip6, arp, List.of(), legacy, e.getMessage());
-        }
+        return new Snapshot(ip, ip6, arp, chains, legacy, unreadable);
     }
 
     /** Why netfilter would see this bridge's forwarded frames, or empty. */

@@ -155,13 +155,18 @@ public final class Daemon implements AutoCloseable {
             }
             try {
                 while (!Thread.currentThread().isInterrupted()) {
+                    boolean announced = false;
                     if (nft != null) {
-                        nft.awaitChange(period);
+                        announced = nft.awaitChange(period);
                     } else {
                         Thread.sleep(period);
                     }
                     try {
-                        netfilter.set(Netfilter.read());
+                        // With the events, nft runs only when nf_tables announced a change.
+                        Netfilter.Snapshot last = netfilter.get();
+                        netfilter.set(nft != null && !announced && last != null
+                                ? Netfilter.readKeepingChains(last)
+                                : Netfilter.read());
                     } catch (RuntimeException e) {
                         LOG.warning(() -> "reading netfilter failed, trying again: " + e);
                     }

@@ -64,6 +64,22 @@ class NetfilterTest {
         assertThat(Netfilter.reason(quiet, PLAIN)).isEmpty();
     }
 
+    /** A round without an nf_tables event keeps the chains it had and reads only /proc. */
+    @Test
+    void aQuietRoundKeepsTheChainsAndRereadsTheRest() {
+        dev.xbridge.testing.Requires.root();
+        Netfilter.Chain marker = new Netfilter.Chain("inet", "not-in-the-kernel", "fwd", "forward");
+        Snapshot kept = Netfilter.readKeepingChains(new Snapshot(true, true, true, List.of(marker), List.of("ip:x"), null));
+        assertThat(kept.chains()).as("not listed again").containsExactly(marker);
+        Snapshot fresh = Netfilter.read();
+        assertThat(kept.callIptables()).as("the sysctls are read again").isEqualTo(fresh.callIptables());
+        assertThat(kept.legacyTables()).isEqualTo(fresh.legacyTables());
+
+        Snapshot retried = Netfilter.readKeepingChains(new Snapshot(true, true, true, List.of(marker), List.of(), "nft failed"));
+        assertThat(retried.unreadable()).as("an unreadable ruleset is read again").isNull();
+        assertThat(retried.chains()).doesNotContain(marker);
+    }
+
     @Test
     void thisNamespaceIsReadForReal() {
         dev.xbridge.testing.Requires.root();
