@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.IntFunction;
 
 /**
  * Device offload switches and driver name through the legacy SIOCETHTOOL ioctl
@@ -94,12 +95,7 @@ public final class Ethtool {
     private Ethtool() {}
 
     public static String driver(String ifname) {
-        int fd = openSocket();
-        try {
-            return driver(fd, ifname);
-        } finally {
-            Libc.close(fd);
-        }
+        return withSocket(fd -> driver(fd, ifname));
     }
 
     /** ETHTOOL_GDRVINFO's driver name, e.g. "veth". */
@@ -113,12 +109,7 @@ public final class Ethtool {
     }
 
     public static boolean get(String ifname, Feature f) {
-        int fd = openSocket();
-        try {
-            return get(fd, ifname, f);
-        } finally {
-            Libc.close(fd);
-        }
+        return withSocket(fd -> get(fd, ifname, f));
     }
 
     public static boolean get(int fd, String ifname, Feature f) {
@@ -131,12 +122,10 @@ public final class Ethtool {
     }
 
     public static void set(String ifname, Feature f, boolean on) {
-        int fd = openSocket();
-        try {
+        withSocket(fd -> {
             set(fd, ifname, f, on);
-        } finally {
-            Libc.close(fd);
-        }
+            return null;
+        });
     }
 
     /**
@@ -163,12 +152,7 @@ public final class Ethtool {
 
     /** Every named feature of {@code ifname} by name, in bit order. */
     public static Map<String, NamedFeature> features(String ifname) {
-        int fd = openSocket();
-        try {
-            return features(fd, ifname);
-        } finally {
-            Libc.close(fd);
-        }
+        return withSocket(fd -> features(fd, ifname));
     }
 
     /**
@@ -216,12 +200,10 @@ public final class Ethtool {
     }
 
     public static void set(String ifname, String name, boolean on) {
-        int fd = openSocket();
-        try {
+        withSocket(fd -> {
             set(fd, ifname, name, on);
-        } finally {
-            Libc.close(fd);
-        }
+            return null;
+        });
     }
 
     /**
@@ -290,6 +272,16 @@ public final class Ethtool {
             n++;
         }
         return new String(b, 0, n, StandardCharsets.US_ASCII);
+    }
+
+    /** Runs {@code work} with a socket from {@link #openSocket()}, closed after. */
+    private static <T> T withSocket(IntFunction<T> work) {
+        int fd = openSocket();
+        try {
+            return work.apply(fd);
+        } finally {
+            Libc.close(fd);
+        }
     }
 
     /** An AF_INET datagram socket in the calling thread's namespace, for these ioctls. */
