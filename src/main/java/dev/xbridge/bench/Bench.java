@@ -123,13 +123,12 @@ public final class Bench {
             return null;
         }
         int ingress = lab.senderPortIndex();
-        RunOptions run = RunOptions.of(frame).withRepeat(PROGRAM_RUNS);
-        run = path == PathKind.TC ? run.withContext(SkBuff.receivedOn(ingress))
-                : run.withContext(XdpMd.forFrame(frame.length).ingressIfindex(ingress));
+        RunOptions repeated = RunOptions.of(frame).withRepeat(PROGRAM_RUNS);
+        RunOptions run = path == PathKind.TC ? repeated.withContext(SkBuff.receivedOn(ingress))
+                : repeated.withContext(XdpMd.forFrame(frame.length).ingressIfindex(ingress));
         int redirect = path == PathKind.TC ? Tc.REDIRECT : Xdp.REDIRECT;
-        RunOptions options = run;
         try (NetNamespace inside = lab.lab().switchNs().enter()) {
-            RunResult r = inside.call(() -> BpfProgram.runById(programId, options));
+            RunResult r = inside.call(() -> BpfProgram.runById(programId, run));
             if (r.retval() != redirect) {
                 notes.add(path.label() + ": BPF_PROG_RUN of the scenario's frame returned " + r.retval()
                         + ", not a redirect; no program time recorded");
@@ -242,14 +241,15 @@ public final class Bench {
         long[] s1 = lab.sinkCounts();
         long w1 = lab.receiverXdpDrops();
         long g1 = gen.sent();
-        return new Report.Trial(nanos / 1e9, g1 - g0, s1[0] - s0[0], s1[1] - s0[1], w1 - w0);
+        return new Report.Trial(nanos / 1e9, g1 - g0, s1[0] - s0[0], s1[1] - s0[1], w1 - w0, gen.busy());
     }
 
     static Report.PathResult summarize(String path, List<Report.Trial> trials, List<Double> programNs) {
         Function<Function<Report.Trial, Double>, Summary> sum = f -> Summary.of(trials.stream().map(f).toList());
         return new Report.PathResult(path, "ok", trials, sum.apply(t -> t.pps() / 1e6), sum.apply(Report.Trial::gbps),
                 sum.apply(t -> t.offeredPps() / 1e6), sum.apply(Report.Trial::lossPercent), null, null,
-                Summary.of(programNs));
+                Summary.of(programNs), Summary.of(trials.stream().map(t -> 100 * t.generatorBusy())
+                        .filter(Double::isFinite).toList()));
     }
 
     /** Adds the ratios to the kernel bridge and to the bare redirect (medians, same scenario). */
@@ -265,7 +265,7 @@ public final class Bench {
             double m = p.mpps().median();
             out.add(new Report.PathResult(p.path(), p.status(), p.trials(), p.mpps(), p.gbps(), p.offeredMpps(),
                     p.lossPercent(), kernel != null && kernel > 0 ? m / kernel : null, bare != null && bare > 0 ? m / bare : null,
-                    p.programNs()));
+                    p.programNs(), p.generatorBusyPercent()));
         }
         return out;
     }

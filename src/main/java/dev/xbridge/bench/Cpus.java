@@ -130,6 +130,33 @@ public final class Cpus {
         }
     }
 
+    /**
+     * {busy, total} clock ticks of {@code cpu} since boot, from its {@code cpuN} line in
+     * /proc/stat; busy is everything but idle and iowait (steal included: the hypervisor ran
+     * something else while this CPU had work).
+     */
+    public static long[] ticks(int cpu) {
+        String prefix = "cpu" + cpu + " ";
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/stat"))) {
+                if (line.startsWith(prefix)) {
+                    String[] f = line.substring(prefix.length()).strip().split("\\s+");
+                    // user nice system idle iowait irq softirq steal; guest and guest_nice
+                    // after them are already counted in user and nice
+                    long total = 0;
+                    for (int i = 0; i < 8; i++) {
+                        total += Long.parseLong(f[i]);
+                    }
+                    long idle = Long.parseLong(f[3]) + Long.parseLong(f[4]);
+                    return new long[] {total - idle, total};
+                }
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot read /proc/stat: " + e.getMessage(), e);
+        }
+        throw new IllegalStateException("/proc/stat has no line for cpu " + cpu);
+    }
+
     /** Resident set size of {@code pid} in bytes (VmRSS of /proc/PID/status). */
     public static long rssBytes(long pid) {
         try {

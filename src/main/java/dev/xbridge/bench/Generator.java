@@ -1,5 +1,6 @@
 package dev.xbridge.bench;
 
+import dev.xbridge.bpf.BpfLink;
 import dev.xbridge.sys.NetNamespace;
 import dev.xbridge.testbed.Host;
 import java.time.Duration;
@@ -9,37 +10,63 @@ import java.time.Duration;
  * entered the sender's namespace (the context's ingress_ifindex is resolved there) and is
  * pinned to one CPU. Each call sends {@code repeat} frames in batches of {@code batch}; with
  * a rate, calls are spaced so the average stays at it.
+ *
+ * <p>bench_gen stays attached, for the generator's life, to a veth pair of its own in the
+ * sender's namespace ({@value #HOLD_DEV}, down, never carrying a frame). BPF_PROG_RUN of an XDP
+ * program puts it into the kernel's XDP dispatcher for the run and takes it out after
+ * (bpf_prog_test_run_xdp -> bpf_prog_change_xdp), and each change of the dispatcher waits for
+ * an RCU grace period (bpf_dispatcher_update -> synchronize_rcu): two per call, 10-20 ms each
+ * here, during which the generator's CPU idled for 65% of a trial, so every path was measured
+ * at a third of the load it could take. A program the dispatcher already holds is only
+ * reference-counted (bpf_dispatcher_add_prog), and an attached one is held.
  */
 final class Generator implements AutoCloseable {
     /** Frames per BPF_PROG_RUN call: ~20 ms at 2 Mpps, short enough to stop on time. */
     static final int DEFAULT_REPEAT = 1 << 15;
+    /** The device bench_gen is attached to so the XDP dispatcher keeps it (and its peer, {@value #HOLD_DEV}p). */
+    static final String HOLD_DEV = "xbgen";
 
     private final BenchPrograms programs;
     private final NetNamespace thread;
+    private final Host sender;
+    private final BpfLink hold;
     private final int ifindex;
     private final byte[] template;
     private final int batch;
+    private final int cpu;
+    private double busy = Double.NaN;
 
-    private Generator(BenchPrograms programs, NetNamespace thread, int ifindex, byte[] template, int batch) {
+    private Generator(BenchPrograms programs, NetNamespace thread, Host sender, BpfLink hold, int ifindex,
+            byte[] template, int batch, int cpu) {
         this.programs = programs;
         this.thread = thread;
+        this.sender = sender;
+        this.hold = hold;
         this.ifindex = ifindex;
         this.template = template;
         this.batch = batch;
+        this.cpu = cpu;
     }
 
     static Generator start(Host sender, FlowPlan plan, int cpu, int batch) {
         BenchPrograms p = BenchPrograms.load(plan);
         NetNamespace t = null;
+        BpfLink hold = null;
         try {
             int ifindex = BenchPrograms.ifindex(sender.ns(), sender.ifname());
+            sender.ns().ip("link", "add", HOLD_DEV, "type", "veth", "peer", "name", HOLD_DEV + "p");
+            hold = p.attach(sender.ns(), HOLD_DEV, "bench_gen");
             t = sender.ns().enter();
             t.run(() -> Cpus.pin(0, cpu));
-            return new Generator(p, t, ifindex, plan.template(), batch);
+            return new Generator(p, t, sender, hold, ifindex, plan.template(), batch, cpu);
         } catch (RuntimeException e) {
             if (t != null) {
                 t.close();
             }
+            if (hold != null) {
+                hold.close();
+            }
+            sender.ns().tryExec("ip", "link", "del", HOLD_DEV);
             p.close();
             throw e;
         }
@@ -50,9 +77,20 @@ final class Generator implements AutoCloseable {
         return programs.count("gen_count")[0];
     }
 
+    /**
+     * The share of its last {@link #run} that the generator's CPU was not idle (/proc/stat), 0
+     * to 1: the BPF_PROG_RUN calls and the softirqs they raise (the port's and the receivers'
+     * veth NAPI run there). Near 1 when that CPU is the limit, as a rate without {@code --rate}
+     * should be; well below when the generator waits for something else.
+     */
+    double busy() {
+        return busy;
+    }
+
     /** Sends for {@code duration} at {@code ratePps} (0: as fast as it can); returns the nanoseconds it took. */
     long run(Duration duration, long ratePps) {
         return thread.call(() -> {
+            long[] ticks0 = Cpus.ticks(cpu);
             long start = System.nanoTime();
             long end = start + duration.toNanos();
             int repeat = ratePps > 0 ? (int) Math.max(1, Math.min(DEFAULT_REPEAT, ratePps / 100)) : DEFAULT_REPEAT;
@@ -69,13 +107,19 @@ final class Generator implements AutoCloseable {
                 programs.sendLive(template, ifindex, repeat, batch);
                 sent += repeat;
             }
-            return System.nanoTime() - start;
+            long wall = System.nanoTime() - start;
+            long[] ticks1 = Cpus.ticks(cpu);
+            long total = ticks1[1] - ticks0[1];
+            busy = total > 0 ? (double) (ticks1[0] - ticks0[0]) / total : Double.NaN;
+            return wall;
         });
     }
 
     @Override
     public void close() {
         thread.close();
+        hold.close();
+        sender.ns().tryExec("ip", "link", "del", HOLD_DEV);
         programs.close();
     }
 }

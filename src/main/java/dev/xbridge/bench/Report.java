@@ -17,8 +17,13 @@ public record Report(Environment environment, List<ScenarioResult> scenarios, Li
     public record Environment(String kernel, int cpus, String preset, int trials, double trialSeconds, long ratePps,
             boolean bridgeNf, Map<String, String> pinning) {}
 
-    /** One trial of one path. {@code sinkWitness}: the receivers' own ethtool xdp_drops count over the trial. */
-    public record Trial(double seconds, long offered, long received, long receivedBytes, long sinkWitness) {
+    /**
+     * One trial of one path. {@code sinkWitness}: the receivers' own ethtool xdp_drops count over
+     * the trial. {@code generatorBusy}: the share of the trial (0 to 1) the generator's CPU was
+     * not idle (/proc/stat); the rate is the CPU's limit only when it is near 1.
+     */
+    public record Trial(double seconds, long offered, long received, long receivedBytes, long sinkWitness,
+            double generatorBusy) {
         public double pps() {
             return seconds > 0 ? received / seconds : 0;
         }
@@ -41,21 +46,21 @@ public record Report(Environment environment, List<ScenarioResult> scenarios, Li
      * @param status "ok", or why the path was not measured
      * @param vsKernel median pps over the kernel bridge's median pps in the same scenario
      * @param vsBare median pps over the bare redirect's
-     */
-    /**
      * @param programNs the forwarding program's own time per frame: BPF_PROG_RUN of the program
      *     as loaded and configured (the daemon's, or the bare redirect) on the scenario's first
      *     frame, once per round; empty for the kernel bridge
+     * @param generatorBusyPercent the generator CPU's busy share over the trials, in percent
      */
     public record PathResult(String path, String status, List<Trial> trials, Summary mpps, Summary gbps,
-            Summary offeredMpps, Summary lossPercent, Double vsKernel, Double vsBare, Summary programNs) {
+            Summary offeredMpps, Summary lossPercent, Double vsKernel, Double vsBare, Summary programNs,
+            Summary generatorBusyPercent) {
         public boolean ok() {
             return status.equals("ok");
         }
 
         static PathResult unavailable(String path, String why) {
             Summary none = Summary.of(List.of());
-            return new PathResult(path, why, List.of(), none, none, none, none, null, null, none);
+            return new PathResult(path, why, List.of(), none, none, none, none, null, null, none, none);
         }
     }
 

@@ -31,7 +31,7 @@ public final class ReportWriter {
         e.pinning().forEach((role, where) -> sb.append("  ").append(role).append(": ").append(where).append('\n'));
         sb.append('\n');
         List<String[]> rows = new ArrayList<>();
-        rows.add(new String[] {"SCENARIO", "FDB", "PATH", "Mpps min/med/max", "Gbit/s", "OFFERED", "LOSS%", "xKERNEL", "%BARE", "NS/FRAME"});
+        rows.add(new String[] {"SCENARIO", "FDB", "PATH", "Mpps min/med/max", "Gbit/s", "OFFERED", "LOSS%", "GEN CPU%", "xKERNEL", "%BARE", "NS/FRAME"});
         for (Report.ScenarioResult s : r.scenarios()) {
             boolean first = true;
             for (Report.PathResult p : s.paths()) {
@@ -45,6 +45,8 @@ public final class ReportWriter {
                 rows.add(new String[] {name, fdb, p.path(),
                         f3(p.mpps().min()) + " / " + f3(p.mpps().median()) + " / " + f3(p.mpps().max()),
                         f2(p.gbps().median()), f3(p.offeredMpps().median()), f1(p.lossPercent().median()),
+                        p.generatorBusyPercent() == null || p.generatorBusyPercent().n() == 0 ? "-"
+                                : String.format(Locale.ROOT, "%.0f", p.generatorBusyPercent().median()),
                         p.vsKernel() == null ? "-" : f2(p.vsKernel()),
                         p.vsBare() == null ? "-" : String.format(Locale.ROOT, "%.0f%%", 100 * p.vsBare()),
                         p.programNs() == null || p.programNs().n() == 0 ? "-"

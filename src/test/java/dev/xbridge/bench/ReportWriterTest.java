@@ -8,7 +8,7 @@ import org.junit.jupiter.api.Test;
 
 class ReportWriterTest {
     private static Report.Trial trial(long received) {
-        return new Report.Trial(1.0, 1_000_000, received, received * 60, received);
+        return new Report.Trial(1.0, 1_000_000, received, received * 60, received, 0.99);
     }
 
     private static Report sample() {
@@ -40,6 +40,7 @@ class ReportWriterTest {
                 .contains("1.73").contains("95%");
         assertThat(t).as("the program's own ns per frame, median over rounds").contains("95%    98")
                 .contains("100%   30");
+        assertThat(t).as("the generator CPU's busy share").contains("GEN CPU%").contains(" 99 ");
     }
 
     @Test
