@@ -156,6 +156,9 @@ public final class Bench {
                         unavailable = "not available yet: the daemon has no TC hook option (issue 4)";
                         break;
                     }
+                    // A container's eth0 runs no XDP program, and the daemon hands TC frames to such a
+                    // peer with bpf_redirect_peer: measure that, not the fallback an XDP sink would force.
+                    lab.xdpSinks(path != PathKind.TC);
                     progress.status(path.label() + ": starting the daemon (" + Scenario.count(fillers) + " filler entries)");
                     List<String> args = new ArrayList<>(List.of("--bridge", lab.lab().bridge(),
                             "--fdb-max", Integer.toString(fdbMax(fillers))));
@@ -229,17 +232,18 @@ public final class Bench {
             if (daemon != null) {
                 daemon.close();
             }
+            lab.xdpSinks(true);
         }
     }
 
     private Report.Trial trial(BenchLab lab, Generator gen) {
         long[] s0 = lab.sinkCounts();
-        long w0 = lab.receiverXdpDrops();
+        long w0 = lab.receiverWitness();
         long g0 = gen.sent();
         long nanos = gen.run(o.trialDuration(), o.ratePps());
         Cpus.sleep(100); // frames still in the veth rings arrive
         long[] s1 = lab.sinkCounts();
-        long w1 = lab.receiverXdpDrops();
+        long w1 = lab.receiverWitness();
         long g1 = gen.sent();
         return new Report.Trial(nanos / 1e9, g1 - g0, s1[0] - s0[0], s1[1] - s0[1], w1 - w0, gen.busy());
     }

@@ -7,6 +7,7 @@ import dev.xbridge.sys.NetNamespace;
 import dev.xbridge.testbed.BridgeLab;
 import dev.xbridge.testbed.EthtoolStats;
 import dev.xbridge.testbed.Host;
+import dev.xbridge.testbed.LinkStats;
 import dev.xbridge.testbed.Netns;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -20,6 +21,12 @@ import java.util.Map;
  * accepts the generator's frames whatever is attached to it (a veth takes XDP frames only
  * then, docs/PLATFORM.md). NAPI of {@code p1} (the forwarder: kernel bridge or XDP program
  * both run there) and of each receiver's {@code eth0} (the sink) run threaded and pinned.
+ *
+ * <p>Each receiver counts at two sinks into one map: XDP on {@code eth0} (frames that cross
+ * the veth) and TC ingress (frames a TC hook hands over with bpf_redirect_peer, which skips
+ * XDP). The XDP sinks come off while the TC hook is measured ({@link #xdpSinks}): the daemon
+ * uses bpf_redirect_peer only into a peer that runs no XDP program, as a container's eth0
+ * runs none, and the bench measures that path, not the fallback through the port's transmit.
  */
 final class BenchLab implements AutoCloseable {
     private final BridgeLab lab;
@@ -31,7 +38,8 @@ final class BenchLab implements AutoCloseable {
     private final int[] receiverPortIndex;
     private final int senderPortIndex;
     private final List<BenchPrograms> sinks = new ArrayList<>();
-    private final List<BpfLink> sinkLinks = new ArrayList<>();
+    private final List<BpfLink> xdpSinkLinks = new ArrayList<>();
+    private final List<BpfLink> tcSinkLinks = new ArrayList<>();
     private final Map<String, String> pinning = new LinkedHashMap<>();
     private final List<Long> forwarderThreads;
     private final List<Long> sinkThreads = new ArrayList<>();
@@ -61,10 +69,33 @@ final class BenchLab implements AutoCloseable {
         for (Host r : receivers) {
             BenchPrograms sink = BenchPrograms.load(new FlowPlan(1, 1, FlowPlan.MIN_FRAME));
             sinks.add(sink);
-            sinkThreads.addAll(Cpus.threadedNapi(r.ns(), r.ifname(), cpus.threadedNapi(),
-                    () -> sinkLinks.add(sink.attach(r.ns(), r.ifname(), "bench_sink"))));
             // Frames the TC hook hands over with bpf_redirect_peer skip XDP; they are counted (in the same map) here.
-            sinkLinks.add(sink.attachTcIngress(r.ns(), r.ifname(), "bench_tc_sink"));
+            tcSinkLinks.add(sink.attachTcIngress(r.ns(), r.ifname(), "bench_tc_sink"));
+        }
+        xdpSinks(true);
+    }
+
+    /**
+     * Attaches ({@code on}) or detaches the receivers' XDP sinks. Without them a receiver's veth
+     * has no NAPI, so XDP frames redirected to it would be dropped, and the frames the kernel
+     * bridge or the TC hook deliver reach the TC sink.
+     */
+    void xdpSinks(boolean on) {
+        if (on == !xdpSinkLinks.isEmpty()) {
+            return;
+        }
+        if (on) {
+            sinkThreads.clear();
+            for (int i = 0; i < receivers.size(); i++) {
+                Host r = receivers.get(i);
+                BenchPrograms sink = sinks.get(i);
+                sinkThreads.addAll(Cpus.threadedNapi(r.ns(), r.ifname(), cpus.threadedNapi(),
+                        () -> xdpSinkLinks.add(sink.attach(r.ns(), r.ifname(), "bench_sink"))));
+            }
+        } else {
+            xdpSinkLinks.forEach(BpfLink::close);
+            xdpSinkLinks.clear();
+            sinkThreads.clear();
         }
         repin();
     }
@@ -218,14 +249,16 @@ final class BenchLab implements AutoCloseable {
     }
 
     /**
-     * The receivers' own count of frames their XDP dropped (ethtool -S xdp_drops): the sinks'
-     * independent witness for frames that crossed the veth (kernel bridge, XDP paths). Frames
-     * a TC hook delivers with bpf_redirect_peer do not cross it and are not in this count.
+     * The receivers' own count of the frames they got, the sinks' independent witness: with
+     * the XDP sinks on, the frames their XDP dropped (ethtool -S xdp_drops); without, their
+     * eth0's rx_packets, which bpf_redirect_peer counts as it hands a frame over
+     * (skb_do_redirect: dev_sw_netstats_rx_add).
      */
-    long receiverXdpDrops() {
+    long receiverWitness() {
         long sum = 0;
         for (Host r : receivers) {
-            sum += EthtoolStats.xdpDrops(r.ns(), r.ifname());
+            sum += xdpSinkLinks.isEmpty() ? LinkStats.of(r.ns(), r.ifname()).rxPackets()
+                    : EthtoolStats.xdpDrops(r.ns(), r.ifname());
         }
         return sum;
     }
@@ -244,9 +277,8 @@ final class BenchLab implements AutoCloseable {
 
     @Override
     public void close() {
-        for (BpfLink l : sinkLinks) {
-            l.close();
-        }
+        xdpSinkLinks.forEach(BpfLink::close);
+        tcSinkLinks.forEach(BpfLink::close);
         for (BenchPrograms s : sinks) {
             s.close();
         }

@@ -18,8 +18,8 @@ public record Report(Environment environment, List<ScenarioResult> scenarios, Li
             boolean bridgeNf, Map<String, String> pinning) {}
 
     /**
-     * One trial of one path. {@code sinkWitness}: the receivers' own ethtool xdp_drops count over
-     * the trial. {@code generatorBusy}: the share of the trial (0 to 1) the generator's CPU was
+     * One trial of one path. {@code sinkWitness}: the receivers' own count over the trial (ethtool
+     * xdp_drops where XDP sinks count, eth0 rx_packets for the TC hook). {@code generatorBusy}: the share of the trial (0 to 1) the generator's CPU was
      * not idle (/proc/stat); the rate is the CPU's limit only when it is near 1.
      */
     public record Trial(double seconds, long offered, long received, long receivedBytes, long sinkWitness,
