@@ -27,6 +27,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Set at load time by the test suite: record every decision in the trace map. */
 const volatile __u32 xb_trace = 0;
+/* Set at load time where loads are ordered (x86): look up the fdb through fdb_cache (xbridge.h). */
+const volatile __u32 xb_fdb_cache = 0;
 
 /* ifindex -> slot, for ifindex < XB_IFINDEX_DIRECT. 0: not a port. */
 struct {
@@ -65,6 +67,23 @@ struct {
 	__type(key, struct xb_fdb_key);
 	__type(value, struct xb_fdb_val);
 } fdb SEC(".maps");
+
+/* Bumped after every change of fdb; the daemon maps it and adds with an atomic instruction. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u64);
+} fdb_gen SEC(".maps");
+
+/* Per CPU: copies of fdb lookups, valid while fdb_gen is unchanged (xbridge.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XB_FDB_CACHE_SIZE);
+	__type(key, __u32);
+	__type(value, struct xb_fdb_cached);
+} fdb_cache SEC(".maps");
 
 /* XDP redirect targets by slot. A port is here only when it can receive XDP frames (XB_PORT_XDP_EGRESS). */
 struct {
@@ -140,11 +159,110 @@ static __always_inline int is_neigh_frame(__be16 proto, void *l3, void *data_end
 	return ip6->nexthdr == 58 /* IPPROTO_ICMPV6 */ && (*icmp_type == 135 || *icmp_type == 136);
 }
 
+/*
+ * Writes the key as three 32-bit words, the width fdb_cache_slot() and
+ * fdb_key_equal() read it back at: a word loaded from narrower stores just
+ * made cannot be forwarded from the store buffer and stalls the load (it was
+ * the hottest spot of the program). mac is in the frame, at any alignment.
+ */
 static __always_inline void fdb_key(struct xb_fdb_key *key, __u32 bridge, __u16 vid, const __u8 *mac)
 {
-	key->bridge = bridge;
-	key->vid = vid;
-	__builtin_memcpy(key->mac, mac, 6);
+	__u32 *w = (void *)key;
+	__u16 mac01;
+	__u32 mac25;
+
+	__builtin_memcpy(&mac01, mac, 2);
+	__builtin_memcpy(&mac25, mac + 2, 4);
+	w[0] = bridge;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	w[1] = (__u32)vid | (__u32)mac01 << 16;
+#else
+	w[1] = (__u32)vid << 16 | (__u32)mac01;
+#endif
+	w[2] = mac25;
+}
+
+_Static_assert(__builtin_offsetof(struct xb_fdb_key, vid) == 4 && __builtin_offsetof(struct xb_fdb_key, mac) == 6,
+	       "fdb_key writes vid and mac[0..1] as the second word");
+
+static __always_inline int fdb_key_equal(const struct xb_fdb_key *a, const struct xb_fdb_key *b)
+{
+	const __u32 *x = (const void *)a;
+	const __u32 *y = (const void *)b;
+	return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2])) == 0;
+}
+
+/* The key's slot in fdb_cache: a multiplicative hash of its three words, top bits. */
+static __always_inline __u32 fdb_cache_slot(const struct xb_fdb_key *key)
+{
+	const __u32 *w = (const void *)key;
+	__u32 h = (w[0] * 0x9e3779b1u) ^ (w[1] * 0x85ebca77u) ^ (w[2] * 0xc2b2ae3du);
+	h *= 0x9e3779b1u;
+	return h >> (32 - 12); /* XB_FDB_CACHE_SIZE = 1 << 12 */
+}
+
+_Static_assert(XB_FDB_CACHE_SIZE == 1 << 12, "fdb_cache_slot takes 12 bits");
+_Static_assert(sizeof(struct xb_fdb_key) == 12, "fdb_key_equal compares three words");
+
+static __always_inline __u64 *fdb_generation(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&fdb_gen, &zero);
+}
+
+/* fdb_gen now, read once per frame before any fdb lookup; 0 with the cache off. */
+static __always_inline __u64 fdb_generation_now(void)
+{
+	if (!xb_fdb_cache)
+		return 0;
+	__u64 *g = fdb_generation();
+	return g ? *(volatile __u64 *)g : 0;
+}
+
+/*
+ * Announces a change of the fdb map to every CPU's fdb_cache. The daemon does
+ * the same after its own changes.
+ */
+static __always_inline void fdb_changed(void)
+{
+	__u64 *gen = fdb_generation();
+	if (gen)
+		__sync_fetch_and_add(gen, 1);
+}
+
+/*
+ * The fdb entry for key as this frame sees it: a copy in this CPU's fdb_cache,
+ * made now from the fdb map or earlier in generation gen, which the frame read
+ * from fdb_gen before it looked at the map (fdb_generation_now). 0 when the map
+ * has no entry. The copy's sampled_ns is only a hint; the map's is the one
+ * aging counts. With the cache off the copy goes to scratch.
+ */
+static __always_inline struct xb_fdb_cached *fdb_find(const struct xb_fdb_key *key, __u64 gen,
+						     struct xb_fdb_cached *scratch)
+{
+	struct xb_fdb_cached *c = scratch;
+
+	if (xb_fdb_cache) {
+		__u32 slot = fdb_cache_slot(key);
+		struct xb_fdb_cached *hit = bpf_map_lookup_elem(&fdb_cache, &slot);
+		if (hit) {
+			if (hit->gen == gen && fdb_key_equal(&hit->key, key))
+				return hit;
+			c = hit;
+		}
+	}
+	struct xb_fdb_val *v = bpf_map_lookup_elem(&fdb, key);
+	if (!v)
+		return 0;
+	c->key = *key;
+	c->flags = v->flags;
+	c->pad = 0;
+	c->port = v->port;
+	c->pad2 = 0;
+	c->sampled_ns = v->sampled_ns;
+	/* Last: a copy is never seen with a current generation and old fields (no nesting on a CPU, but cheap). */
+	c->gen = gen;
+	return c;
 }
 
 static __always_inline struct xb_vlan *port_vlan(__u32 ifindex, __u16 vid)
@@ -293,16 +411,32 @@ static __always_inline int xb_decide(struct xb_frame *f, __u32 ingress, __u16 ca
 	 * entries do not move.
 	 */
 	struct xb_fdb_key key;
-	struct xb_fdb_val *src = 0;
+	struct xb_fdb_key src_key;
+	struct xb_fdb_cached src_scratch, dst_scratch;
+	/*
+	 * src may share its fdb_cache slot with the destination, whose lookup then
+	 * takes the slot: the source's fields are read out now, and the slot is
+	 * written later only if it still holds the source.
+	 */
+	__u64 gen = fdb_generation_now();
+	struct xb_fdb_cached *src = 0;
+	__u16 src_flags = 0;
+	__u64 src_sampled_ns = 0;
 	int src_moved = 0;
 	if ((in_flags & XB_PORT_LEARNING) && vlan_learn) {
-		fdb_key(&key, bridge, vid, eth->h_source);
-		src = bpf_map_lookup_elem(&fdb, &key);
-		if (src && (src->port != ingress || (src->flags & XB_FDB_LOCAL))) {
+		fdb_key(&src_key, bridge, vid, eth->h_source);
+		src = fdb_find(&src_key, gen, &src_scratch);
+		if (src) {
+			src_flags = src->flags;
+			src_sampled_ns = src->sampled_ns;
+		}
+		if (src && (src->port != ingress || (src_flags & XB_FDB_LOCAL))) {
 			src_moved = 1;
-			if (!(src->flags & (XB_FDB_LOCAL | XB_FDB_STICKY)) &&
-			    (in_state == XB_STATE_FORWARDING || in_state == XB_STATE_LEARNING))
-				bpf_map_delete_elem(&fdb, &key);
+			if (!(src_flags & (XB_FDB_LOCAL | XB_FDB_STICKY)) &&
+			    (in_state == XB_STATE_FORWARDING || in_state == XB_STATE_LEARNING)) {
+				bpf_map_delete_elem(&fdb, &src_key);
+				fdb_changed();
+			}
 		}
 	}
 
@@ -347,7 +481,7 @@ static __always_inline int xb_decide(struct xb_frame *f, __u32 ingress, __u16 ca
 
 	/* br_handle_frame_finish: br_fdb_find_rcu(br, h_dest, vid) */
 	fdb_key(&key, bridge, vid, eth->h_dest);
-	struct xb_fdb_val *dst = bpf_map_lookup_elem(&fdb, &key);
+	struct xb_fdb_cached *dst = fdb_find(&key, gen, &dst_scratch);
 	if (!dst)
 		return decided(d, XB_ACT_PASS, XB_PASS_DST_UNKNOWN);
 	__u32 egress = dst->port;
@@ -398,11 +532,26 @@ static __always_inline int xb_decide(struct xb_frame *f, __u32 ingress, __u16 ca
 	 * kernel, which refreshes the entry itself and forwards the frame to the
 	 * same port; every other frame takes the fast path.
 	 */
-	if (src && (src->flags & XB_FDB_REFRESH) && sample_ms) {
+	if (src && (src_flags & XB_FDB_REFRESH) && sample_ms) {
 		__u64 now = bpf_ktime_get_ns();
-		if (now - src->sampled_ns >= (__u64)sample_ms * 1000000ULL) {
-			src->sampled_ns = now;
-			return decided(d, XB_ACT_PASS, XB_PASS_AGING);
+		__u64 period = (__u64)sample_ms * 1000000ULL;
+		if (now - src_sampled_ns >= period) {
+			/*
+			 * Due by this CPU's copy; the map says whether another CPU has
+			 * sampled since. An entry deleted meanwhile is the daemon's to
+			 * announce: this frame takes the fast path, as it would have a
+			 * moment earlier.
+			 */
+			struct xb_fdb_val *v = bpf_map_lookup_elem(&fdb, &src_key);
+			if (v) {
+				int sample = now - v->sampled_ns >= period;
+				if (sample)
+					v->sampled_ns = now;
+				if (fdb_key_equal(&src->key, &src_key))
+					src->sampled_ns = v->sampled_ns;
+				if (sample)
+					return decided(d, XB_ACT_PASS, XB_PASS_AGING);
+			}
 		}
 	}
 

@@ -99,6 +99,35 @@ struct xb_fdb_val {
 	__u64 sampled_ns; /* bpf_ktime_get_ns() when a frame from this MAC was last handed to the kernel for aging */
 };
 
+/*
+ * fdb_cache: a per-CPU copy of recent fdb lookups, so that a frame of a known
+ * flow costs no hash lookup. A hash lookup is a chain of kernel calls (hash,
+ * bucket walk, memcmp), and on CPUs whose return-stack mitigations make every
+ * kernel return slow (AMD's SRSO "safe RET", retbleed's return thunks) the
+ * two per frame were most of the datapath's cost; an array lookup is inlined.
+ *
+ * A copy is good only while fdb_gen holds the generation it was made in.
+ * Everything that changes the fdb map bumps fdb_gen after the change: the
+ * daemon (dev.xbridge.bridge.Datapath, through the map's mmap, atomically)
+ * and the datapath after its own deletes. A frame reads fdb_gen before it
+ * looks at the fdb map, and x86 keeps loads in order (TSO), so a copy made
+ * after a bump is a copy of the map after the change it announces. Loads on
+ * other architectures may be reordered and BPF gives no cheap read barrier
+ * before kernel 6.15 (load-acquire), so the daemon turns the cache on only on
+ * x86 (xb_fdb_cache). Misses are not cached.
+ */
+#define XB_FDB_CACHE_SIZE 4096 /* per CPU, a power of 2 */
+
+struct xb_fdb_cached {
+	struct xb_fdb_key key;
+	__u16 flags;      /* the fdb entry's, XB_FDB_* */
+	__u16 pad;
+	__u32 port;       /* the fdb entry's */
+	__u32 pad2;
+	__u64 gen;        /* fdb_gen when copied; the copy counts only while fdb_gen still holds it */
+	__u64 sampled_ns; /* the entry's sampled_ns as this CPU last saw it: aging asks the map only when this is due */
+};
+
 /* Why a frame got its verdict. Every return path of the program counts one. */
 enum xb_reason {
 	XB_REDIRECT = 0,          /* fast path: forwarded port to port */

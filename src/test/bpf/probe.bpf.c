@@ -40,6 +40,15 @@ struct {
 	__type(value, __u32);
 } seen SEC(".maps");
 
+/* Shared with user space through mmap (BpfMap.mmap). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 3);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u64);
+} shared SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
 	__uint(max_entries, 8);

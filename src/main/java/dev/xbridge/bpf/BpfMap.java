@@ -373,6 +373,21 @@ public final class BpfMap implements AutoCloseable {
         return keys;
     }
 
+    /**
+     * Maps the values of an array map created with BPF_F_MMAPABLE into this process: the
+     * segment is the map's memory, which the datapath reads and writes too (so accesses that
+     * race with it want atomic or volatile access modes). Unmapped when {@code arena} closes.
+     */
+    public MemorySegment mmap(Arena arena) {
+        if (type != MapType.ARRAY) {
+            throw new IllegalArgumentException("map " + name + " is " + type + "; only an ARRAY map can be mmapped");
+        }
+        // An array's elements sit at round_up(value_size, 8) (kernel/bpf/arraymap.c elem_size);
+        // mmap rounds the length up to whole pages itself.
+        long bytes = (long) ((valueSize + 7) & ~7) * maxEntries;
+        return dev.xbridge.sys.Libc.mmapShared(fd(), bytes, arena, "map " + name);
+    }
+
     /** Pins the map at {@code path} in a bpffs (bpf_obj_pin). */
     public void pin(Path path) {
         BpfFd.pin(fd(), path, "map " + name);

@@ -12,8 +12,10 @@ import dev.xbridge.bpf.TcDirection;
 import dev.xbridge.bpf.TypedMap;
 import dev.xbridge.bpf.UpdateFlag;
 import dev.xbridge.bpf.XdpMode;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
 import java.util.Map;
 import java.util.Optional;
 
@@ -62,10 +64,18 @@ public final class Datapath implements AutoCloseable {
     private final PerCpuMap<Integer, PortStats> stats;
     private final TypedMap<Integer, Decision> trace;
     private final int fdbMax;
+    private final boolean fdbCache;
+    private final Arena mappings = Arena.ofShared();
+    /** fdb_gen's one u64, mapped: bumped after every change of the fdb map (xbridge.h, fdb_cache). */
+    private final MemorySegment fdbGen;
 
-    private Datapath(BpfObject object, int fdbMax) {
+    private static final VarHandle GEN = ValueLayout.JAVA_LONG.varHandle();
+
+    private Datapath(BpfObject object, int fdbMax, boolean fdbCache) {
         this.object = object;
         this.fdbMax = fdbMax;
+        this.fdbCache = fdbCache;
+        this.fdbGen = object.map("fdb_gen").mmap(mappings);
         this.xdp = object.program("xbridge_xdp");
         this.tc = object.program("xbridge_tc");
         this.ports = new TypedMap<>(object.map("ports"), U32, PortRecord.CODEC);
@@ -79,24 +89,68 @@ public final class Datapath implements AutoCloseable {
     }
 
     /**
-     * Opens and loads the datapath.
+     * Opens and loads the datapath, with the per-CPU FDB cache where this machine's loads are
+     * ordered ({@link #fdbCacheSafeHere}).
      *
      * @param fdbMax capacity of the FDB map (entries across all bridges)
      * @param trace record every decision in the trace map (tests); costs a map write per frame
      */
     public static Datapath load(int fdbMax, boolean trace) {
+        return load(fdbMax, trace, fdbCacheSafeHere());
+    }
+
+    /**
+     * Opens and loads the datapath.
+     *
+     * @param fdbCache look FDB entries up through the per-CPU fdb_cache (xbridge.h); only
+     *     correct where the CPU keeps loads in order
+     */
+    public static Datapath load(int fdbMax, boolean trace, boolean fdbCache) {
         BpfObject object = BpfObject.openResource(OBJECT_RESOURCE);
         try {
             object.setMaxEntries("fdb", fdbMax);
             if (trace) {
                 object.setConstant("xb_trace", 1);
             }
+            if (fdbCache) {
+                object.setConstant("xb_fdb_cache", 1);
+            }
             object.load();
-            return new Datapath(object, fdbMax);
+            return new Datapath(object, fdbMax, fdbCache);
         } catch (RuntimeException e) {
             object.close();
             throw e;
         }
+    }
+
+    /**
+     * Whether fdb_cache is correct on this machine: a frame reads fdb_gen and then the fdb
+     * map, and only a CPU that keeps loads in order (x86, TSO) guarantees that a copy made
+     * after a bump reflects the change. Elsewhere it would need a load-acquire, which BPF
+     * has only since kernel 6.15.
+     */
+    public static boolean fdbCacheSafeHere() {
+        String arch = System.getProperty("os.arch");
+        return arch.equals("amd64") || arch.equals("x86_64");
+    }
+
+    /** Whether this datapath looks FDB entries up through the per-CPU cache. */
+    public boolean fdbCache() {
+        return fdbCache;
+    }
+
+    /** The FDB generation: how many changes of the fdb map have been announced to the datapath. */
+    public long fdbGeneration() {
+        return (long) GEN.getVolatile(fdbGen, 0L);
+    }
+
+    /**
+     * Announces a change of the fdb map: every CPU's cached copies become stale and the next
+     * frame reads the map. Atomic, since the datapath bumps the same counter after its own
+     * deletes; called after the change, never before.
+     */
+    private void fdbChanged() {
+        GEN.getAndAdd(fdbGen, 0L, 1L);
     }
 
     public BpfProgram xdpProgram() {
@@ -260,7 +314,11 @@ public final class Datapath implements AutoCloseable {
     }
 
     public void putFdb(FdbKey key, FdbValue value) {
-        fdb.put(key, value, UpdateFlag.ANY);
+        try {
+            fdb.put(key, value, UpdateFlag.ANY);
+        } finally {
+            fdbChanged();
+        }
     }
 
     public Optional<FdbValue> fdb(FdbKey key) {
@@ -268,7 +326,11 @@ public final class Datapath implements AutoCloseable {
     }
 
     public boolean removeFdb(FdbKey key) {
-        return fdb.remove(key);
+        try {
+            return fdb.remove(key);
+        } finally {
+            fdbChanged();
+        }
     }
 
     /**
@@ -282,7 +344,11 @@ public final class Datapath implements AutoCloseable {
 
     /** Deletes {@code count} packed keys (bpf_map_delete_batch); keys already gone are skipped. Returns how many went. */
     public int removeFdbBatch(MemorySegment keys, int count) {
-        return fdb.map().deleteBatch(keys, count);
+        try {
+            return fdb.map().deleteBatch(keys, count);
+        } finally {
+            fdbChanged();
+        }
     }
 
     /**
@@ -290,7 +356,11 @@ public final class Datapath implements AutoCloseable {
      * {@code count}; a {@link dev.xbridge.bpf.BpfBatchException} says which entry failed.
      */
     public int putFdbBatch(MemorySegment keys, MemorySegment values, int count) {
-        return fdb.map().updateBatch(keys, values, count, UpdateFlag.ANY);
+        try {
+            return fdb.map().updateBatch(keys, values, count, UpdateFlag.ANY);
+        } finally {
+            fdbChanged(); // a batch that failed part way may have written some entries
+        }
     }
 
     /** Every FDB entry in the map; keys deleted during the walk may be missing. */
@@ -319,6 +389,10 @@ public final class Datapath implements AutoCloseable {
 
     @Override
     public void close() {
-        object.close();
+        try {
+            mappings.close();
+        } finally {
+            object.close();
+        }
     }
 }

@@ -21,6 +21,14 @@ public final class Libc {
     private static final MethodHandle SETNS = Native.libc("setns", FunctionDescriptor.of(C_INT, C_INT, C_INT));
     private static final MethodHandle IOCTL = Native.libcVariadic("ioctl", FunctionDescriptor.of(C_INT, C_INT, C_LONG, C_POINTER), 2);
     private static final MethodHandle SOCKET = Native.libc("socket", FunctionDescriptor.of(C_INT, C_INT, C_INT, C_INT));
+    private static final MethodHandle MMAP = Native.libc("mmap",
+            FunctionDescriptor.of(C_POINTER, C_POINTER, C_LONG, C_INT, C_INT, C_INT, C_LONG));
+    private static final MethodHandle MUNMAP = Native.libc("munmap", FunctionDescriptor.of(C_INT, C_POINTER, C_LONG));
+    /** sys/mman.h */
+    public static final int PROT_READ = 1;
+    public static final int PROT_WRITE = 2;
+    public static final int MAP_SHARED = 1;
+    private static final long MAP_FAILED = -1;
     private static final MethodHandle GETEUID = Native.downcall(Native.LIBC, "geteuid", FunctionDescriptor.of(C_INT));
 
     private Libc() {}
@@ -82,6 +90,38 @@ public final class Libc {
             MemorySegment capture = Native.allocateCapture(arena);
             int rc = (int) IOCTL.invokeExact(capture, fd, request, arg);
             return rc < 0 ? Native.errno(capture) : 0;
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    /**
+     * mmap(2) of {@code length} bytes of {@code fd} from offset 0, shared, read and write; the
+     * segment is unmapped when {@code arena} closes. {@code what} names the mapping in errors.
+     */
+    public static MemorySegment mmapShared(int fd, long length, Arena arena, String what) {
+        MemorySegment at;
+        try (Arena scratch = Arena.ofConfined()) {
+            MemorySegment capture = Native.allocateCapture(scratch);
+            at = (MemorySegment) MMAP.invokeExact(capture, MemorySegment.NULL, length, PROT_READ | PROT_WRITE,
+                    MAP_SHARED, fd, 0L);
+            if (at.address() == MAP_FAILED) {
+                throw new SysException("mmap " + what, Native.errno(capture));
+            }
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+        long address = at.address();
+        return at.reinterpret(length, arena, s -> munmap(address, length, what));
+    }
+
+    private static void munmap(long address, long length, String what) {
+        try (Arena scratch = Arena.ofConfined()) {
+            MemorySegment capture = Native.allocateCapture(scratch);
+            int rc = (int) MUNMAP.invokeExact(capture, MemorySegment.ofAddress(address), length);
+            if (rc < 0) {
+                throw new SysException("munmap " + what, Native.errno(capture));
+            }
         } catch (Throwable t) {
             throw Native.rethrow(t);
         }

@@ -165,6 +165,31 @@ class BpfMapTest {
     }
 
     @Test
+    void anMmapableArrayIsTheSameMemoryThroughMmapAndSyscalls() {
+        TypedMap<Integer, Long> shared = new TypedMap<>(obj.map("shared"), Codec.u32(), Codec.u64());
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment mem = obj.map("shared").mmap(arena);
+            assertThat(mem.byteSize()).isEqualTo(3 * 8);
+            shared.put(1, 41L);
+            assertThat(mem.get(ValueLayout.JAVA_LONG, 8)).as("a syscall's write, seen in the mapping").isEqualTo(41);
+            ValueLayout.JAVA_LONG.varHandle().getAndAdd(mem, 8L, 1L);
+            mem.set(ValueLayout.JAVA_LONG, 16, -7L);
+            assertThat(shared.get(1)).as("an atomic add through the mapping").contains(42L);
+            assertThat(shared.get(2)).contains(-7L);
+        }
+    }
+
+    @Test
+    void onlyAnMmapableArrayMaps() {
+        try (Arena arena = Arena.ofConfined()) {
+            assertThatThrownBy(() -> obj.map("verdicts").mmap(arena)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("verdicts").hasMessageContaining("HASH");
+            assertThatThrownBy(() -> obj.map("seen").mmap(arena)).isInstanceOf(dev.xbridge.sys.SysException.class)
+                    .hasMessageContaining("mmap map seen");
+        }
+    }
+
+    @Test
     void arraysCannotDelete() {
         TypedMap<Integer, Integer> seen = new TypedMap<>(obj.map("seen"), Codec.u32(), Codec.u32());
         assertThatThrownBy(() -> seen.remove(0))

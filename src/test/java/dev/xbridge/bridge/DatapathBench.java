@@ -12,6 +12,10 @@ import java.util.concurrent.Callable;
  * namespace with veth pairs p1..pN (the kernel resolves a test run's
  * ingress ifindex, and the devmap's targets, in the caller's namespace), a
  * thread inside it, and the datapath loaded with the trace switch.
+ *
+ * <p>The thread stays on one CPU: BPF_PROG_RUN runs the program on the calling
+ * CPU, and the datapath keeps per-CPU copies of FDB lookups (fdb_cache), so a
+ * frame sees what an earlier frame left in that cache only on the same CPU.
  */
 public final class DatapathBench implements AutoCloseable {
     private final Netns netns;
@@ -25,8 +29,13 @@ public final class DatapathBench implements AutoCloseable {
         this.datapath = datapath;
     }
 
-    /** Requires root; {@code veths} pairs named p1/q1 ... pN/qN, all up. */
+    /** Requires root; {@code veths} pairs named p1/q1 ... pN/qN, all up; fdb_cache as the machine allows. */
     public static DatapathBench open(String prefix, int veths) {
+        return open(prefix, veths, Datapath.fdbCacheSafeHere());
+    }
+
+    /** As {@link #open(String, int)}, with fdb_cache on or off. */
+    public static DatapathBench open(String prefix, int veths, boolean fdbCache) {
         Requires.root();
         Netns netns = Netns.create(prefix);
         try {
@@ -38,7 +47,8 @@ public final class DatapathBench implements AutoCloseable {
                 ifindexes.add(Integer.parseInt(netns.exec("cat", "/sys/class/net/p" + i + "/ifindex").stdout().trim()));
             }
             NetNamespace inside = netns.enter();
-            DatapathBench bench = new DatapathBench(netns, inside, inside.call(() -> Datapath.load(1024, true)));
+            inside.run(() -> dev.xbridge.bench.Cpus.pin(0, dev.xbridge.bench.Cpus.current()));
+            DatapathBench bench = new DatapathBench(netns, inside, inside.call(() -> Datapath.load(1024, true, fdbCache)));
             bench.ports.addAll(ifindexes);
             return bench;
         } catch (RuntimeException e) {

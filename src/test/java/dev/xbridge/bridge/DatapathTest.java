@@ -54,6 +54,11 @@ class DatapathTest {
         return Entry.XDP;
     }
 
+    /** Whether the datapath under test looks FDB entries up through its per-CPU cache. */
+    boolean fdbCache() {
+        return Datapath.fdbCacheSafeHere();
+    }
+
     DatapathBench bench;
     NetNamespace inside;
     Datapath dp;
@@ -64,7 +69,7 @@ class DatapathTest {
 
     @BeforeAll
     void setUp() {
-        bench = DatapathBench.open("xbt-dp", 4);
+        bench = DatapathBench.open("xbt-dp", 4, fdbCache());
         dp = bench.datapath();
         inside = bench.inside();
         p1 = bench.port(1);
@@ -570,7 +575,14 @@ class DatapathTest {
                 Decision.REASON_OFFSET, "egress", Decision.EGRESS_OFFSET, "slot", Decision.SLOT_OFFSET, "vid",
                 Decision.VID_OFFSET, "tag", Decision.TAG_OFFSET, "out_tagged", Decision.OUT_TAGGED_OFFSET, "tci",
                 Decision.TCI_OFFSET, "tag_proto", Decision.TAG_PROTO_OFFSET);
+        assertLayout(btf, "xb_fdb_cached", CACHED_SIZE, "key", 0, "flags", FdbKey.SIZE, "pad", 14,
+                "port", CACHED_PORT_OFFSET, "pad2", 20, "gen", CACHED_GEN_OFFSET, "sampled_ns", 32);
     }
+
+    /** struct xb_fdb_cached, which only this test reads from Java. */
+    static final int CACHED_SIZE = 40;
+    static final int CACHED_PORT_OFFSET = 16;
+    static final int CACHED_GEN_OFFSET = 24;
 
     static void assertLayout(dev.xbridge.bpf.Btf btf, String struct, int size, Object... memberOffsets) {
         var info = btf.struct(struct).orElseThrow(() -> new AssertionError("no struct " + struct + " in BTF"));
@@ -591,6 +603,51 @@ class DatapathTest {
             case "xb_port", "xb_fdb_val", "xb_vlan_key", "xb_vlan" -> 1;
             default -> 0;
         };
+    }
+
+    /**
+     * With fdb_cache on, a frame leaves copies of both its lookups in this CPU's cache, tagged
+     * with the FDB generation, which every change of the fdb map moves on; without, it leaves
+     * none. The rules above hold either way (UncachedDatapathTest runs them with it off).
+     */
+    @Test
+    void knownFlowsAreCopiedIntoThisCpusCacheUnderTheCurrentGeneration() {
+        assertThat(dp.fdbCache()).isEqualTo(fdbCache());
+        long gen = in(dp::fdbGeneration);
+        in(() -> {
+            dp.putFdb(new FdbKey(BRIDGE, 0, B), new FdbValue(p2, FdbValue.REFRESH, 0));
+            return null;
+        });
+        assertThat(in(dp::fdbGeneration)).as("a write moves the generation on").isEqualTo(gen + 1);
+        assertThat(run(p1, Frames.ipv4(B, A)).decision().reason()).isEqualTo(Reason.REDIRECT);
+        long now = in(dp::fdbGeneration);
+        java.util.Set<String> cached = new java.util.HashSet<>();
+        in(() -> {
+            var cache = dp.rawMap("fdb_cache");
+            try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+                var key = arena.allocate(4, 4);
+                var values = arena.allocate(cache.valueBufferSize(), 8);
+                for (int slot = 0; slot < cache.maxEntries(); slot++) {
+                    key.set(java.lang.foreign.ValueLayout.JAVA_INT, 0, slot);
+                    cache.lookup(key, values);
+                    for (int cpu = 0; cpu < dev.xbridge.bpf.LibBpf.possibleCpus(); cpu++) {
+                        var v = values.asSlice((long) cpu * cache.valueSlotSize(), CACHED_SIZE);
+                        FdbKey k = FdbKey.CODEC.read(v);
+                        long tag = v.get(java.lang.foreign.ValueLayout.JAVA_LONG, CACHED_GEN_OFFSET);
+                        int port = v.get(java.lang.foreign.ValueLayout.JAVA_INT, CACHED_PORT_OFFSET);
+                        if (k.bridge() == BRIDGE && tag == now) {
+                            cached.add(k.mac() + "@" + port);
+                        }
+                    }
+                }
+            }
+            return null;
+        });
+        if (fdbCache()) {
+            assertThat(cached).containsExactlyInAnyOrder(A + "@" + p1, B + "@" + p2);
+        } else {
+            assertThat(cached).isEmpty();
+        }
     }
 
     @Test
