@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * xbridge bench: the traffic generator, the sink, and the bare redirect that
- * is the limit a bridge fast path is measured against. Not part of the
+ * xbridge bench: the traffic generator, the sink, and the bare redirects (XDP
+ * and TC) that are the limits a bridge fast path is measured against. Not part of the
  * datapath; dev.xbridge.bench loads one instance per role.
  *
  * bench_gen runs under BPF_PROG_RUN with BPF_F_TEST_XDP_LIVE_FRAMES: its
@@ -56,6 +56,14 @@ struct {
 	__type(key, __u32);
 	__type(value, __u32);
 } bare_tx SEC(".maps");
+
+/* Bare TC redirect: receiver index (destination MAC byte 3) -> the receiver's port, whose peer takes the frame. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 256);
+	__type(key, __u32);
+	__type(value, __u32);
+} bare_peer SEC(".maps");
 
 static __always_inline void add(void *map, __u64 bytes)
 {
@@ -146,4 +154,25 @@ int bench_redirect(struct xdp_md *ctx)
 	if ((void *)(eth + 1) > data_end)
 		return XDP_DROP;
 	return bpf_redirect_map(&bare_tx, eth->h_dest[3], XDP_DROP);
+}
+
+/*
+ * The TC hook's limit: what xbridge_tc does for a known unicast frame into a
+ * container (bpf_redirect_peer into the port's veth peer), without the
+ * decision. One array lookup finds the port.
+ */
+SEC("tc")
+int bench_tc_redirect(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+
+	if ((void *)(eth + 1) > data_end)
+		return 2; /* TC_ACT_SHOT */
+	__u32 receiver = eth->h_dest[3];
+	__u32 *port = bpf_map_lookup_elem(&bare_peer, &receiver);
+	if (!port)
+		return 2;
+	return bpf_redirect_peer(*port, 0);
 }

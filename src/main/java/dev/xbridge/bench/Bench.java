@@ -124,9 +124,10 @@ public final class Bench {
         }
         int ingress = lab.senderPortIndex();
         RunOptions repeated = RunOptions.of(frame).withRepeat(PROGRAM_RUNS);
-        RunOptions run = path == PathKind.TC ? repeated.withContext(SkBuff.receivedOn(ingress))
+        boolean tc = path.deliversToPeerIngress();
+        RunOptions run = tc ? repeated.withContext(SkBuff.receivedOn(ingress))
                 : repeated.withContext(XdpMd.forFrame(frame.length).ingressIfindex(ingress));
-        int redirect = path == PathKind.TC ? Tc.REDIRECT : Xdp.REDIRECT;
+        int redirect = tc ? Tc.REDIRECT : Xdp.REDIRECT;
         try (NetNamespace inside = lab.lab().switchNs().enter()) {
             RunResult r = inside.call(() -> BpfProgram.runById(programId, run));
             if (r.retval() != redirect) {
@@ -158,7 +159,7 @@ public final class Bench {
                     }
                     // A container's eth0 runs no XDP program, and the daemon hands TC frames to such a
                     // peer with bpf_redirect_peer: measure that, not the fallback an XDP sink would force.
-                    lab.xdpSinks(path != PathKind.TC);
+                    lab.xdpSinks(!path.deliversToPeerIngress());
                     progress.status(path.label() + ": starting the daemon (" + Scenario.count(fillers) + " filler entries)");
                     List<String> args = new ArrayList<>(List.of("--bridge", lab.lab().bridge(),
                             "--fdb-max", Integer.toString(fdbMax(fillers))));
@@ -176,6 +177,16 @@ public final class Bench {
                     }
                     bareLink = bare.attach(lab.lab().switchNs(), lab.sender().portName(), "bench_redirect");
                     programId = bare.object().program("bench_redirect").id();
+                }
+                case BARE_TC -> {
+                    lab.xdpSinks(false);
+                    bare = BenchPrograms.load(new FlowPlan(1, 1, FlowPlan.MIN_FRAME));
+                    int[] egress = lab.receiverPortIndex();
+                    for (int r = 0; r < egress.length; r++) {
+                        bare.setBarePeer(r, egress[r]);
+                    }
+                    bareLink = bare.attachTcIngress(lab.lab().switchNs(), lab.sender().portName(), "bench_tc_redirect");
+                    programId = bare.object().program("bench_tc_redirect").id();
                 }
             }
             lab.repin();
@@ -256,16 +267,19 @@ public final class Bench {
                         .filter(Double::isFinite).toList()));
     }
 
-    /** Adds the ratios to the kernel bridge and to the bare redirect (medians, same scenario). */
+    /**
+     * Adds the ratios to the kernel bridge and to the bare redirect at the path's own hook
+     * ({@link PathKind#bare()}; medians, same scenario).
+     */
     static List<Report.PathResult> withRatios(List<Report.PathResult> paths) {
         Double kernel = median(paths, PathKind.KERNEL);
-        Double bare = median(paths, PathKind.BARE);
         List<Report.PathResult> out = new ArrayList<>();
         for (Report.PathResult p : paths) {
             if (!p.ok()) {
                 out.add(p);
                 continue;
             }
+            Double bare = median(paths, PathKind.valueOf(kindOf(p.path())).bare());
             double m = p.mpps().median();
             out.add(new Report.PathResult(p.path(), p.status(), p.trials(), p.mpps(), p.gbps(), p.offeredMpps(),
                     p.lossPercent(), kernel != null && kernel > 0 ? m / kernel : null, bare != null && bare > 0 ? m / bare : null,

@@ -17,10 +17,10 @@ public record BenchOptions(String preset, List<Scenario> scenarios, List<PathKin
         boolean tcp, Duration tcpDuration, int controlPlaneChanges, int syncEntries, int rssEntries,
         Duration cpuWindow, int churnPerSecond) {
 
-    /** What CI can run in well under a minute: one scenario, three paths, short trials, a small control plane. */
+    /** What CI can run in well under a minute: one scenario, every path, short trials, a small control plane. */
     public static BenchOptions quick(BenchCpus cpus, List<String> tcDaemonArgs) {
         return new BenchOptions("quick", List.of(new Scenario(64, 1, 0, 2)),
-                List.of(PathKind.KERNEL, PathKind.XDP, PathKind.TC, PathKind.BARE), 3, Duration.ofMillis(1000), 0, 0,
+                List.of(PathKind.KERNEL, PathKind.XDP, PathKind.TC, PathKind.BARE, PathKind.BARE_TC), 3, Duration.ofMillis(1000), 0, 0,
                 cpus, false, tcDaemonArgs, false, Duration.ofSeconds(2), 200, 1000, 0, Duration.ofSeconds(2), 1000);
     }
 
@@ -41,7 +41,7 @@ public record BenchOptions(String preset, List<Scenario> scenarios, List<PathKin
                 new Scenario(64, 1, 0, 8),
                 new Scenario(64, 1024, 0, 8),
                 new Scenario(1518, 1024, 0, 8));
-        return new BenchOptions("full", s, List.of(PathKind.KERNEL, PathKind.XDP, PathKind.TC, PathKind.BARE), 5,
+        return new BenchOptions("full", s, List.of(PathKind.KERNEL, PathKind.XDP, PathKind.TC, PathKind.BARE, PathKind.BARE_TC), 5,
                 Duration.ofSeconds(2), 0, 0, cpus, false, tcDaemonArgs, true, Duration.ofSeconds(5), 10_000, 100_000,
                 1_000_000, Duration.ofSeconds(10), 10_000);
     }

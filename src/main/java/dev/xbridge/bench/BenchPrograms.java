@@ -104,6 +104,15 @@ final class BenchPrograms implements AutoCloseable {
         }
     }
 
+    /** bare_peer[receiver] = the receiver's port ifindex, whose veth peer bench_tc_redirect hands frames to. */
+    void setBarePeer(int receiver, int ifindex) {
+        BpfMap map = object.map("bare_peer");
+        try (Arena arena = Arena.ofConfined()) {
+            map.update(arena.allocateFrom(ValueLayout.JAVA_INT, receiver), arena.allocateFrom(ValueLayout.JAVA_INT, ifindex),
+                    UpdateFlag.ANY);
+        }
+    }
+
     /**
      * Runs bench_gen once on {@code frame} without live frames and returns the frame as it would
      * leave (data_out), to check the generator's rewriting against {@link FlowPlan}.

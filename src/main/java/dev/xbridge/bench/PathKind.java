@@ -8,8 +8,10 @@ public enum PathKind {
     XDP("xbridge xdp"),
     /** The daemon with its TC hook (issue 4), when the daemon offers one. */
     TC("xbridge tc"),
-    /** A devmap redirect with no lookup at all: what XDP on veth can do here, the limit. */
-    BARE("bare redirect");
+    /** A devmap redirect with no lookup at all: what XDP on veth can do here, the XDP hook's limit. */
+    BARE("bare redirect"),
+    /** bpf_redirect_peer at TC ingress with no decision: the TC hook's limit. */
+    BARE_TC("bare tc redirect");
 
     private final String label;
 
@@ -19,5 +21,15 @@ public enum PathKind {
 
     public String label() {
         return label;
+    }
+
+    /** The bare redirect a path is measured against: the one at its own hook. */
+    public PathKind bare() {
+        return this == TC || this == BARE_TC ? BARE_TC : BARE;
+    }
+
+    /** Whether frames reach the receivers through bpf_redirect_peer, which skips their XDP. */
+    boolean deliversToPeerIngress() {
+        return this == TC || this == BARE_TC;
     }
 }

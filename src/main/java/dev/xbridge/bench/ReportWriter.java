@@ -11,7 +11,7 @@ import java.util.Locale;
 /** The {@link Report} as a human table, as JSON, and as an SVG bar chart. */
 public final class ReportWriter {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-    private static final String[] COLORS = {"#8c8c8c", "#2f6fbf", "#3fa34d", "#d98a1c"};
+    private static final String[] COLORS = {"#8c8c8c", "#2f6fbf", "#3fa34d", "#d98a1c", "#b5651d"};
 
     private ReportWriter() {}
 
@@ -54,6 +54,7 @@ public final class ReportWriter {
             }
         }
         sb.append(align(rows));
+        sb.append("  %BARE: of the bare redirect at the same hook (bare tc redirect for xbridge tc, bare redirect for the rest)\n");
         if (!r.tcp().isEmpty()) {
             sb.append("\nTCP (iperf3, default offloads)\n");
             List<String[]> t = new ArrayList<>();

@@ -38,6 +38,8 @@ final class TcpBench {
                     case KERNEL -> out.add(measure(path, a, b, "ok"));
                     case BARE -> out.add(new Report.TcpResult(path.label(),
                             "not applicable: XDP redirect stalls TCP with offloads on (docs/PLATFORM.md)", Summary.of(List.of()), 0));
+                    case BARE_TC -> out.add(new Report.TcpResult(path.label(),
+                            "not applicable: it forwards by the generator's MACs, one way", Summary.of(List.of()), 0));
                     case XDP, TC -> {
                         if (path == PathKind.TC && o.tcDaemonArgs() == null) {
                             out.add(new Report.TcpResult(path.label(), "not available yet: the daemon has no TC hook option (issue 4)",

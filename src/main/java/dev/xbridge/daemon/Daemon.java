@@ -153,6 +153,7 @@ public final class Daemon implements AutoCloseable {
                 LOG.warning(() -> "no nf_tables events (" + e.getMessage() + "): netfilter is read every "
                         + options.reprobeMillis() + " ms only");
             }
+            NetfilterReadings readings = NetfilterReadings.ofThisNamespace();
             try {
                 while (!Thread.currentThread().isInterrupted()) {
                     boolean announced = false;
@@ -163,10 +164,10 @@ public final class Daemon implements AutoCloseable {
                     }
                     try {
                         // With the events, nft runs only when nf_tables announced a change.
-                        Netfilter.Snapshot last = netfilter.get();
-                        netfilter.set(nft != null && !announced && last != null
-                                ? Netfilter.readKeepingChains(last)
-                                : Netfilter.read());
+                        Netfilter.Snapshot changed = readings.next(nft != null, announced);
+                        if (changed != null) {
+                            netfilter.set(changed);
+                        }
                     } catch (RuntimeException e) {
                         LOG.warning(() -> "reading netfilter failed, trying again: " + e);
                     }

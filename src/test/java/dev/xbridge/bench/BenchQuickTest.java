@@ -29,7 +29,7 @@ class BenchQuickTest {
         Report.ScenarioResult s = r.scenarios().get(0);
         assertThat(s.fdbEntries()).as("2 flow entries plus the ports' and bridge's own").isGreaterThanOrEqualTo(2);
         assertThat(s.paths()).extracting(Report.PathResult::path)
-                .containsExactly("kernel bridge", "xbridge xdp", "xbridge tc", "bare redirect");
+                .containsExactly("kernel bridge", "xbridge xdp", "xbridge tc", "bare redirect", "bare tc redirect");
         for (Report.PathResult p : s.paths()) {
             assertThat(p.status()).as(p.path()).isEqualTo("ok");
             assertThat(p.trials()).hasSize(2);
@@ -58,12 +58,16 @@ class BenchQuickTest {
         // Two trials run as two rounds, each setting every path up again and timing its program once,
         // on the scenario's frame, which every forwarding program must redirect.
         assertThat(kernel.programNs().n()).as("the kernel bridge has no program").isZero();
-        for (Report.PathResult p : s.paths().subList(1, 4)) {
+        for (Report.PathResult p : s.paths().subList(1, 5)) {
             assertThat(p.programNs().n()).as(p.path() + ": a program time per round").isEqualTo(2);
             assertThat(p.programNs().min()).as(p.path()).isPositive();
         }
         assertThat(s.paths().get(1).programNs().median()).as("xbridge's decision costs more than no decision")
                 .isGreaterThan(s.paths().get(3).programNs().median());
+        assertThat(s.paths().get(2).programNs().median()).as("at TC too")
+                .isGreaterThan(s.paths().get(4).programNs().median());
+        assertThat(s.paths().get(2).vsBare()).as("xbridge tc against the bare tc redirect")
+                .isEqualTo(s.paths().get(2).mpps().median() / s.paths().get(4).mpps().median());
 
         Report.ControlPlaneResult c = r.controlPlane();
         assertThat(c.changes()).isEqualTo(20);
