@@ -80,9 +80,9 @@ struct {
 /* Per CPU: copies of fdb lookups, valid while fdb_gen is unchanged (xbridge.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, XB_FDB_CACHE_SIZE);
+	__uint(max_entries, XB_FDB_CACHE_SETS);
 	__type(key, __u32);
-	__type(value, struct xb_fdb_cached);
+	__type(value, struct xb_fdb_cache_set);
 } fdb_cache SEC(".maps");
 
 /* XDP redirect targets by slot. A port is here only when it can receive XDP frames (XB_PORT_XDP_EGRESS). */
@@ -160,7 +160,7 @@ static __always_inline int is_neigh_frame(__be16 proto, void *l3, void *data_end
 }
 
 /*
- * Writes the key as three 32-bit words, the width fdb_cache_slot() and
+ * Writes the key as three 32-bit words, the width fdb_cache_set() and
  * fdb_key_equal() read it back at: a word loaded from narrower stores just
  * made cannot be forwarded from the store buffer and stalls the load (it was
  * the hottest spot of the program). mac is in the frame, at any alignment.
@@ -192,16 +192,17 @@ static __always_inline int fdb_key_equal(const struct xb_fdb_key *a, const struc
 	return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2])) == 0;
 }
 
-/* The key's slot in fdb_cache: a multiplicative hash of its three words, top bits. */
-static __always_inline __u32 fdb_cache_slot(const struct xb_fdb_key *key)
+/* The key's set in fdb_cache: a multiplicative hash of its three words, top bits. */
+static __always_inline __u32 fdb_cache_set(const struct xb_fdb_key *key)
 {
 	const __u32 *w = (const void *)key;
 	__u32 h = (w[0] * 0x9e3779b1u) ^ (w[1] * 0x85ebca77u) ^ (w[2] * 0xc2b2ae3du);
 	h *= 0x9e3779b1u;
-	return h >> (32 - 12); /* XB_FDB_CACHE_SIZE = 1 << 12 */
+	return h >> (32 - 12); /* XB_FDB_CACHE_SETS = 1 << 12 */
 }
 
-_Static_assert(XB_FDB_CACHE_SIZE == 1 << 12, "fdb_cache_slot takes 12 bits");
+_Static_assert(XB_FDB_CACHE_SETS == 1 << 12, "fdb_cache_set takes 12 bits");
+_Static_assert(XB_FDB_CACHE_WAYS == 2, "fdb_find looks at two ways");
 _Static_assert(sizeof(struct xb_fdb_key) == 12, "fdb_key_equal compares three words");
 
 static __always_inline __u64 *fdb_generation(void)
@@ -240,20 +241,33 @@ static __always_inline void fdb_changed(void)
 static __always_inline struct xb_fdb_cached *fdb_find(const struct xb_fdb_key *key, __u64 gen,
 						     struct xb_fdb_cached *scratch)
 {
+	struct xb_fdb_cache_set *set = 0;
 	struct xb_fdb_cached *c = scratch;
 
 	if (xb_fdb_cache) {
-		__u32 slot = fdb_cache_slot(key);
-		struct xb_fdb_cached *hit = bpf_map_lookup_elem(&fdb_cache, &slot);
-		if (hit) {
-			if (hit->gen == gen && fdb_key_equal(&hit->key, key))
-				return hit;
-			c = hit;
+		__u32 at = fdb_cache_set(key);
+		set = bpf_map_lookup_elem(&fdb_cache, &at);
+		if (set) {
+			if (set->way[0].gen == gen && fdb_key_equal(&set->way[0].key, key))
+				return &set->way[0];
+			if (set->way[1].gen == gen && fdb_key_equal(&set->way[1].key, key))
+				return &set->way[1];
 		}
 	}
 	struct xb_fdb_val *v = bpf_map_lookup_elem(&fdb, key);
 	if (!v)
 		return 0;
+	if (set) {
+		/* A stale way first; else first in, first out: way 0 moves to way 1. */
+		if (set->way[0].gen != gen) {
+			c = &set->way[0];
+		} else if (set->way[1].gen != gen) {
+			c = &set->way[1];
+		} else {
+			set->way[1] = set->way[0];
+			c = &set->way[0];
+		}
+	}
 	c->key = *key;
 	c->flags = v->flags;
 	c->pad = 0;

@@ -116,7 +116,8 @@ struct xb_fdb_val {
  * before kernel 6.15 (load-acquire), so the daemon turns the cache on only on
  * x86 (xb_fdb_cache). Misses are not cached.
  */
-#define XB_FDB_CACHE_SIZE 4096 /* per CPU, a power of 2 */
+#define XB_FDB_CACHE_SETS 4096 /* per CPU, a power of 2 */
+#define XB_FDB_CACHE_WAYS 2
 
 struct xb_fdb_cached {
 	struct xb_fdb_key key;
@@ -126,6 +127,17 @@ struct xb_fdb_cached {
 	__u32 pad2;
 	__u64 gen;        /* fdb_gen when copied; the copy counts only while fdb_gen still holds it */
 	__u64 sampled_ns; /* the entry's sampled_ns as this CPU last saw it: aging asks the map only when this is due */
+};
+
+/*
+ * A key hashes to a set and may sit in either way: with one way, the 2,048
+ * MACs of 1,024 flows collided for about a third of the lookups (the bench's
+ * XDP path fell from 82% to 68% of the bare redirect); with two ways and as
+ * many sets, about a tenth. A miss fills a way whose copy is stale, else moves
+ * way 0 to way 1 and fills way 0 (first in, first out; a hit writes nothing).
+ */
+struct xb_fdb_cache_set {
+	struct xb_fdb_cached way[XB_FDB_CACHE_WAYS];
 };
 
 /* Why a frame got its verdict. Every return path of the program counts one. */

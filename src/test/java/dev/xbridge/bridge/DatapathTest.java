@@ -11,6 +11,10 @@ import dev.xbridge.bpf.Xdp;
 import dev.xbridge.bpf.XdpMd;
 import dev.xbridge.netlink.MacAddress;
 import dev.xbridge.sys.NetNamespace;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -577,9 +581,11 @@ class DatapathTest {
                 Decision.TCI_OFFSET, "tag_proto", Decision.TAG_PROTO_OFFSET);
         assertLayout(btf, "xb_fdb_cached", CACHED_SIZE, "key", 0, "flags", FdbKey.SIZE, "pad", 14,
                 "port", CACHED_PORT_OFFSET, "pad2", 20, "gen", CACHED_GEN_OFFSET, "sampled_ns", 32);
+        assertLayout(btf, "xb_fdb_cache_set", CACHE_WAYS * CACHED_SIZE, "way", 0);
     }
 
-    /** struct xb_fdb_cached, which only this test reads from Java. */
+    /** struct xb_fdb_cached and xb_fdb_cache_set, which only this test reads from Java. */
+    static final int CACHE_WAYS = 2;
     static final int CACHED_SIZE = 40;
     static final int CACHED_PORT_OFFSET = 16;
     static final int CACHED_GEN_OFFSET = 24;
@@ -620,34 +626,103 @@ class DatapathTest {
         });
         assertThat(in(dp::fdbGeneration)).as("a write moves the generation on").isEqualTo(gen + 1);
         assertThat(run(p1, Frames.ipv4(B, A)).decision().reason()).isEqualTo(Reason.REDIRECT);
+        Set<String> cached = cachedNow();
+        if (fdbCache()) {
+            assertThat(cached).containsExactlyInAnyOrder(A + "@" + p1, B + "@" + p2);
+        } else {
+            assertThat(cached).isEmpty();
+        }
+    }
+
+    /** "MAC@port" of every copy in fdb_cache, on any CPU, tagged with the current generation. */
+    Set<String> cachedNow() {
         long now = in(dp::fdbGeneration);
-        java.util.Set<String> cached = new java.util.HashSet<>();
+        Set<String> cached = new HashSet<>();
         in(() -> {
             var cache = dp.rawMap("fdb_cache");
             try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
                 var key = arena.allocate(4, 4);
                 var values = arena.allocate(cache.valueBufferSize(), 8);
-                for (int slot = 0; slot < cache.maxEntries(); slot++) {
-                    key.set(java.lang.foreign.ValueLayout.JAVA_INT, 0, slot);
+                for (int set = 0; set < cache.maxEntries(); set++) {
+                    key.set(java.lang.foreign.ValueLayout.JAVA_INT, 0, set);
                     cache.lookup(key, values);
                     for (int cpu = 0; cpu < dev.xbridge.bpf.LibBpf.possibleCpus(); cpu++) {
-                        var v = values.asSlice((long) cpu * cache.valueSlotSize(), CACHED_SIZE);
-                        FdbKey k = FdbKey.CODEC.read(v);
-                        long tag = v.get(java.lang.foreign.ValueLayout.JAVA_LONG, CACHED_GEN_OFFSET);
-                        int port = v.get(java.lang.foreign.ValueLayout.JAVA_INT, CACHED_PORT_OFFSET);
-                        if (k.bridge() == BRIDGE && tag == now) {
-                            cached.add(k.mac() + "@" + port);
+                        for (int way = 0; way < CACHE_WAYS; way++) {
+                            var v = values.asSlice((long) cpu * cache.valueSlotSize() + (long) way * CACHED_SIZE,
+                                    CACHED_SIZE);
+                            FdbKey k = FdbKey.CODEC.read(v);
+                            long tag = v.get(java.lang.foreign.ValueLayout.JAVA_LONG, CACHED_GEN_OFFSET);
+                            int port = v.get(java.lang.foreign.ValueLayout.JAVA_INT, CACHED_PORT_OFFSET);
+                            if (k.bridge() == BRIDGE && tag == now) {
+                                cached.add(k.mac() + "@" + port);
+                            }
                         }
                     }
                 }
             }
             return null;
         });
-        if (fdbCache()) {
-            assertThat(cached).containsExactlyInAnyOrder(A + "@" + p1, B + "@" + p2);
-        } else {
-            assertThat(cached).isEmpty();
+        return cached;
+    }
+
+    /** fdb_cache_set() of xbridge.bpf.c, for keys of {@link #BRIDGE} without a VLAN. */
+    static int cacheSet(MacAddress mac) {
+        byte[] m = mac.bytes();
+        int w0 = BRIDGE;
+        int w1 = (m[0] & 0xff) << 16 | (m[1] & 0xff) << 24;
+        int w2 = (m[2] & 0xff) | (m[3] & 0xff) << 8 | (m[4] & 0xff) << 16 | (m[5] & 0xff) << 24;
+        int h = (w0 * 0x9e3779b1) ^ (w1 * 0x85ebca77) ^ (w2 * 0xc2b2ae3d);
+        return (h * 0x9e3779b1) >>> 20;
+    }
+
+    /**
+     * A source and a destination in the same cache set: both ways hold them, and a third key
+     * of that set takes way 0 and pushes the older copy out, without any frame deciding wrong.
+     */
+    @Test
+    void keysSharingACacheSetKeepTheirOwnEntries() {
+        java.util.Map<Integer, List<MacAddress>> bySet = new java.util.HashMap<>();
+        List<MacAddress> same = null;
+        for (int i = 0; same == null; i++) {
+            MacAddress m = MacAddress.of(new byte[] {0x02, 0x11, 0, 0, (byte) (i >>> 8), (byte) i});
+            List<MacAddress> l = bySet.computeIfAbsent(cacheSet(m), k -> new ArrayList<>());
+            l.add(m);
+            if (l.size() == 3) {
+                same = l;
+            }
         }
+        MacAddress x = same.get(0);
+        MacAddress y = same.get(1);
+        MacAddress z = same.get(2);
+        in(() -> {
+            dp.putFdb(new FdbKey(BRIDGE, 0, x), new FdbValue(p1, FdbValue.REFRESH, 0));
+            dp.putFdb(new FdbKey(BRIDGE, 0, y), new FdbValue(p2, FdbValue.REFRESH, 0));
+            dp.putFdb(new FdbKey(BRIDGE, 0, z), new FdbValue(p2, FdbValue.REFRESH, 0));
+            return null;
+        });
+        for (int round = 0; round < 3; round++) {
+            Outcome xy = run(p1, Frames.ipv4(y, x));
+            assertThat(xy.decision().reason()).as("x -> y, round " + round).isEqualTo(Reason.REDIRECT);
+            assertThat(xy.decision().egress()).isEqualTo(p2);
+            if (round == 0 && fdbCache()) {
+                assertThat(cachedNow()).as("both ways of the set").contains(x + "@" + p1, y + "@" + p2);
+            }
+            Outcome yx = run(p2, Frames.ipv4(x, y));
+            assertThat(yx.decision().egress()).as("y -> x").isEqualTo(p1);
+            assertThat(run(p2, Frames.ipv4(x, z)).decision().egress()).as("z -> x, a third key of the set").isEqualTo(p1);
+            if (round == 0 && fdbCache()) {
+                Set<String> three = new HashSet<>(List.of(x + "@" + p1, y + "@" + p2, z + "@" + p2));
+                three.retainAll(cachedNow());
+                assertThat(three).as("two ways hold two of the set's three keys (the hash here is the datapath's)")
+                        .hasSize(2);
+            }
+            assertPass(run(p2, Frames.ipv4(z, y)), Reason.PASS_SAME_PORT);
+        }
+        in(() -> {
+            dp.putFdb(new FdbKey(BRIDGE, 0, y), new FdbValue(p1, FdbValue.REFRESH, 0));
+            return null;
+        });
+        assertPass(run(p1, Frames.ipv4(y, x)), Reason.PASS_SAME_PORT);
     }
 
     @Test
