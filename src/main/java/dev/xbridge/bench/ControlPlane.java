@@ -90,12 +90,14 @@ final class ControlPlane {
             int warmup = Math.min(200, o.controlPlaneChanges());
             for (int i = -warmup; i < o.controlPlaneChanges(); i++) {
                 MacAddress mac = changeMac(i + warmup);
+                long gen = maps.generation();
                 long start = System.nanoTime();
                 sw.run(() -> rt.addFdb(port, mac, 0, true, false));
-                double a = await(maps, bridge, mac, true, start);
+                double a = await(maps, bridge, mac, true, gen, start);
+                gen = maps.generation();
                 start = System.nanoTime();
                 sw.run(() -> rt.deleteFdb(port, mac, 0));
-                double dl = await(maps, bridge, mac, false, start);
+                double dl = await(maps, bridge, mac, false, gen, start);
                 if (i < 0) {
                     continue;
                 }
@@ -143,7 +145,7 @@ final class ControlPlane {
         List<Double> all = new ArrayList<>(adds);
         all.addAll(dels);
         return new Report.ControlPlaneResult(
-                "RTM_NEWNEIGH/RTM_DELNEIGH sent in-process, then the daemon's fdb map polled by id until a lookup sees the change",
+                "RTM_NEWNEIGH/RTM_DELNEIGH sent in-process, then the daemon's fdb and fdb_gen maps polled by id until a lookup sees the change and the generation has moved on",
                 adds.size(), pct(adds, 50), pct(adds, 99), pct(dels, 50), pct(dels, 99), pct(all, 50), pct(all, 99),
                 pct(all, 100), o.syncEntries(), Math.max(0, readyFull - readyEmpty), readyEmpty, readyFull, rssEntries,
                 rss, readyLarge, idle, idleLarge, churnCpu, churnRate);
@@ -185,8 +187,13 @@ final class ControlPlane {
     }
 
     /** Microseconds from {@code start} until the map shows ({@code present}) or no longer shows the MAC; -1 on timeout. */
-    private static double await(DaemonMaps maps, int bridge, MacAddress mac, boolean present, long start) {
-        while (maps.has(bridge, mac) != present) {
+    /**
+     * Microseconds from {@code start} until the map shows the change and the FDB generation has
+     * moved past {@code genBefore} (read before the request: frames see a change once it is
+     * bumped), or -1 after the poll timeout.
+     */
+    private static double await(DaemonMaps maps, int bridge, MacAddress mac, boolean present, long genBefore, long start) {
+        while (maps.has(bridge, mac) != present || maps.generation() <= genBefore) {
             if (System.nanoTime() - start > POLL_TIMEOUT_NANOS) {
                 return -1;
             }

@@ -17,17 +17,22 @@ import java.util.stream.Stream;
 /**
  * The running daemon's FDB map, seen from outside: the daemon pins nothing, so the map's id
  * comes from the {@code map_id} line of its fds in {@code /proc/PID/fdinfo}, and a new fd
- * from bpf_map_get_fd_by_id. Looking up one key there is how the bench sees "the datapath
- * acts on it": the program reads the same map.
+ * from bpf_map_get_fd_by_id. Looking up one key there, and seeing the FDB generation move on
+ * (fdb_gen, which the daemon bumps after each change, and only then do frames see it through
+ * their per-CPU cache), is how the bench sees "the datapath acts on it".
  */
 final class DaemonMaps implements AutoCloseable {
     private final BpfMap fdb;
+    private final BpfMap gen;
     private final Arena arena = Arena.ofConfined();
     private final MemorySegment key = arena.allocate(FdbKey.SIZE, 8);
     private final MemorySegment value;
+    private final MemorySegment zero = arena.allocate(4, 4);
+    private final MemorySegment genValue = arena.allocate(8, 8);
 
-    private DaemonMaps(BpfMap fdb) {
+    private DaemonMaps(BpfMap fdb, BpfMap gen) {
         this.fdb = fdb;
+        this.gen = gen;
         this.value = arena.allocate(fdb.valueBufferSize(), 8);
     }
 
@@ -35,6 +40,8 @@ final class DaemonMaps implements AutoCloseable {
     static DaemonMaps of(long pid, long timeoutMillis) {
         long end = System.nanoTime() + timeoutMillis * 1_000_000;
         while (true) {
+            BpfMap fdb = null;
+            BpfMap gen = null;
             for (int id : mapIds(pid)) {
                 BpfMap m;
                 try {
@@ -42,13 +49,25 @@ final class DaemonMaps implements AutoCloseable {
                 } catch (RuntimeException e) {
                     continue; // freed meanwhile
                 }
-                if (m.name().equals("fdb") && m.keySize() == FdbKey.SIZE) {
-                    return new DaemonMaps(m);
+                if (fdb == null && m.name().equals("fdb") && m.keySize() == FdbKey.SIZE) {
+                    fdb = m;
+                } else if (gen == null && m.name().equals("fdb_gen") && m.valueSize() == 8) {
+                    gen = m;
+                } else {
+                    m.close();
                 }
-                m.close();
+            }
+            if (fdb != null && gen != null) {
+                return new DaemonMaps(fdb, gen);
+            }
+            if (fdb != null) {
+                fdb.close();
+            }
+            if (gen != null) {
+                gen.close();
             }
             if (System.nanoTime() > end) {
-                throw new IllegalStateException("process " + pid + " holds no BPF map named fdb (is it an xbridge daemon?)");
+                throw new IllegalStateException("process " + pid + " holds no BPF maps named fdb and fdb_gen (is it an xbridge daemon?)");
             }
             Cpus.sleep(20);
         }
@@ -102,9 +121,16 @@ final class DaemonMaps implements AutoCloseable {
         return fdb.lookup(key, value);
     }
 
+    /** The FDB generation: how many changes of the FDB map the daemon has announced to the datapath. */
+    long generation() {
+        gen.lookup(zero, genValue);
+        return genValue.get(java.lang.foreign.ValueLayout.JAVA_LONG, 0);
+    }
+
     @Override
     public void close() {
         fdb.close();
+        gen.close();
         arena.close();
     }
 }

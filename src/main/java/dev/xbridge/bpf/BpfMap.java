@@ -293,6 +293,15 @@ public final class BpfMap implements AutoCloseable {
      * be seen, but no entry is seen twice.
      */
     public long forEachBatch(int chunk, BatchVisitor visitor) {
+        return forEachBatch(chunk, null, visitor);
+    }
+
+    /**
+     * {@link #forEachBatch(int, BatchVisitor)}, each bpf_map_lookup_batch call made holding
+     * {@code perRead} (not the visitor's work): for callers whose writers change the map in
+     * steps that a reader must see whole.
+     */
+    public long forEachBatch(int chunk, java.util.concurrent.locks.Lock perRead, BatchVisitor visitor) {
         if (chunk <= 0) {
             throw new IllegalArgumentException("chunk " + chunk);
         }
@@ -313,7 +322,17 @@ public final class BpfMap implements AutoCloseable {
                 MemorySegment capture = LibBpf.capture();
                 // A local, not a conditional in the call: invokeExact would see that as Object.
                 MemorySegment from = first ? MemorySegment.NULL : in;
-                int rc = (int) LibBpf.MAP_LOOKUP_BATCH.invokeExact(capture, fd(), from, out, keys, values, countInOut, opts);
+                if (perRead != null) {
+                    perRead.lock();
+                }
+                int rc;
+                try {
+                    rc = (int) LibBpf.MAP_LOOKUP_BATCH.invokeExact(capture, fd(), from, out, keys, values, countInOut, opts);
+                } finally {
+                    if (perRead != null) {
+                        perRead.unlock();
+                    }
+                }
                 int n = countInOut.get(ValueLayout.JAVA_INT, 0);
                 int errno = rc < 0 ? LibBpf.errno(rc, capture) : 0;
                 if (errno == Errno.ENOSPC.code() && n == 0) {

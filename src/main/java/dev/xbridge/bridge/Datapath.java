@@ -71,6 +71,16 @@ public final class Datapath implements AutoCloseable {
 
     private static final VarHandle GEN = ValueLayout.JAVA_LONG.varHandle();
 
+    /**
+     * Held by every change of the fdb map together with the bump that announces it, and by
+     * the reads other threads make ({@link #scanFdb}, {@link #fdbEntries}): the datapath acts
+     * on a change at the bump, so a reader that saw the change before it (the control
+     * socket's {@code xbridge fdb}, which a test waits on before it sends a frame) would run
+     * ahead of the datapath. Under TCG the gap was long enough for a test's ping to take the
+     * deleted entry's cached copy.
+     */
+    private final java.util.concurrent.locks.ReentrantLock fdbLock = new java.util.concurrent.locks.ReentrantLock();
+
     private Datapath(BpfObject object, int fdbMax, boolean fdbCache) {
         this.object = object;
         this.fdbMax = fdbMax;
@@ -314,10 +324,12 @@ public final class Datapath implements AutoCloseable {
     }
 
     public void putFdb(FdbKey key, FdbValue value) {
+        fdbLock.lock();
         try {
             fdb.put(key, value, UpdateFlag.ANY);
         } finally {
             fdbChanged();
+            fdbLock.unlock();
         }
     }
 
@@ -326,10 +338,12 @@ public final class Datapath implements AutoCloseable {
     }
 
     public boolean removeFdb(FdbKey key) {
+        fdbLock.lock();
         try {
             return fdb.remove(key);
         } finally {
             fdbChanged();
+            fdbLock.unlock();
         }
     }
 
@@ -339,15 +353,17 @@ public final class Datapath implements AutoCloseable {
      * place with {@link FdbKey#bridge} etc. It may delete entries it has been given.
      */
     public void scanFdb(int chunk, BpfMap.BatchVisitor each) {
-        fdb.map().forEachBatch(chunk, each);
+        fdb.map().forEachBatch(chunk, fdbLock, each);
     }
 
     /** Deletes {@code count} packed keys (bpf_map_delete_batch); keys already gone are skipped. Returns how many went. */
     public int removeFdbBatch(MemorySegment keys, int count) {
+        fdbLock.lock();
         try {
             return fdb.map().deleteBatch(keys, count);
         } finally {
             fdbChanged();
+            fdbLock.unlock();
         }
     }
 
@@ -356,16 +372,23 @@ public final class Datapath implements AutoCloseable {
      * {@code count}; a {@link dev.xbridge.bpf.BpfBatchException} says which entry failed.
      */
     public int putFdbBatch(MemorySegment keys, MemorySegment values, int count) {
+        fdbLock.lock();
         try {
             return fdb.map().updateBatch(keys, values, count, UpdateFlag.ANY);
         } finally {
             fdbChanged(); // a batch that failed part way may have written some entries
+            fdbLock.unlock();
         }
     }
 
-    /** Every FDB entry in the map; keys deleted during the walk may be missing. */
+    /** Every FDB entry in the map, read whole between changes (a test's view; it holds off writers meanwhile). */
     public Map<FdbKey, FdbValue> fdbEntries() {
-        return fdb.entries();
+        fdbLock.lock();
+        try {
+            return fdb.entries();
+        } finally {
+            fdbLock.unlock();
+        }
     }
 
     /** The sum over CPUs of one slot's counters. */
