@@ -87,7 +87,7 @@ public final class Bench {
             List<Report.PathResult> paths = withRatios(measured);
             paths.sort(Comparator.comparing(p -> PathKind.valueOf(kindOf(p.path())).ordinal()));
             scenarios.add(new Report.ScenarioResult(s.name(), s.frameSize(), s.flows(), s.fdbFillers(),
-                    fdbSizes.getOrDefault(s, 0), s.ports(), paths));
+                    fdbSizes.getOrDefault(s, 0), s.ports(), s.ingress().name().toLowerCase(java.util.Locale.ROOT), paths));
         }
         List<Report.TcpResult> tcp = o.tcp() ? new TcpBench(o, progress).run() : List.of();
         Report.ControlPlaneResult cp = o.controlPlaneChanges() > 0 ? new ControlPlane(o, progress, notes).run() : null;
@@ -212,7 +212,10 @@ public final class Bench {
                     of.apply(s).programNs.add(ns);
                 }
                 List<Report.Trial> trials = of.apply(s).trials;
-                try (Generator gen = Generator.start(lab.sender(), plan, o.cpus().generator(), o.batch())) {
+                try (Generator gen = s.ingress() == Scenario.Ingress.VETH
+                        ? Generator.fromHost(lab.sender(), plan, o.cpus().generator(), o.batch())
+                        : Generator.atPort(lab.sender(), lab.lab().switchNs(), lab.sender().portName(),
+                                injectInto(path, programId, bare), plan, o.cpus().generator(), o.batch())) {
                     gen.run(java.time.Duration.ofMillis(200), o.ratePps()); // warm up caches, rings, the JIT
                     Cpus.sleep(50);
                     for (int t = 0; t < trialCount; t++) {
@@ -245,6 +248,19 @@ public final class Bench {
             }
             lab.xdpSinks(true);
         }
+    }
+
+    /**
+     * What an injected frame meets first on {@code path}: the XDP program at p1 (the daemon's,
+     * by id, or the bare redirect), or bench_pass, whose XDP_PASS hands it to the stack on p1
+     * (the kernel bridge, or the TC hook at p1's ingress).
+     */
+    private static java.util.function.Consumer<BenchPrograms> injectInto(PathKind path, int programId, BenchPrograms bare) {
+        return switch (path) {
+            case XDP -> p -> BpfProgram.withFdOfId(programId, p::setInjectNext);
+            case BARE -> p -> p.setInjectNext(bare.object().program("bench_redirect").fd());
+            case KERNEL, TC, BARE_TC -> p -> p.setInjectNext(p.object().program("bench_pass").fd());
+        };
     }
 
     private Report.Trial trial(BenchLab lab, Generator gen) {

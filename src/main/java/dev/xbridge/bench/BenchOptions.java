@@ -17,9 +17,12 @@ public record BenchOptions(String preset, List<Scenario> scenarios, List<PathKin
         boolean tcp, Duration tcpDuration, int controlPlaneChanges, int syncEntries, int rssEntries,
         Duration cpuWindow, int churnPerSecond) {
 
-    /** What CI can run in well under a minute: one scenario, every path, short trials, a small control plane. */
+    /**
+     * What CI can run in about a minute: 64 B, 1 flow, 2 ports, sent across host 1's veth and
+     * injected at p1; every path, short trials, a small control plane.
+     */
     public static BenchOptions quick(BenchCpus cpus, List<String> tcDaemonArgs) {
-        return new BenchOptions("quick", List.of(new Scenario(64, 1, 0, 2)),
+        return new BenchOptions("quick", List.of(new Scenario(64, 1, 0, 2), new Scenario(64, 1, 0, 2, Scenario.Ingress.PORT)),
                 List.of(PathKind.KERNEL, PathKind.XDP, PathKind.TC, PathKind.BARE, PathKind.BARE_TC), 3, Duration.ofMillis(1000), 0, 0,
                 cpus, false, tcDaemonArgs, false, Duration.ofSeconds(2), 200, 1000, 0, Duration.ofSeconds(2), 1000);
     }
@@ -27,8 +30,8 @@ public record BenchOptions(String preset, List<Scenario> scenarios, List<PathKin
     /**
      * The issue's scenarios, one factor at a time from the base (64 B, 1 flow, no filler, 2
      * ports): 1518 B frames; 1,024 flows; 10,000 and 1,000,000 FDB entries; 8 ports; and the
-     * worst case of all (1,024 flows, 1,000,000 entries, 8 ports). TCP with iperf3, and the
-     * whole control plane.
+     * worst case of all (1,024 flows, 1,000,000 entries, 8 ports); the base and 1,024 flows
+     * again with the frames injected at p1. TCP with iperf3, and the whole control plane.
      */
     public static BenchOptions full(BenchCpus cpus, List<String> tcDaemonArgs) {
         List<Scenario> s = List.of(
@@ -40,7 +43,9 @@ public record BenchOptions(String preset, List<Scenario> scenarios, List<PathKin
                 new Scenario(64, 1024, 1_000_000, 2),
                 new Scenario(64, 1, 0, 8),
                 new Scenario(64, 1024, 0, 8),
-                new Scenario(1518, 1024, 0, 8));
+                new Scenario(1518, 1024, 0, 8),
+                new Scenario(64, 1, 0, 2, Scenario.Ingress.PORT),
+                new Scenario(64, 1024, 0, 2, Scenario.Ingress.PORT));
         return new BenchOptions("full", s, List.of(PathKind.KERNEL, PathKind.XDP, PathKind.TC, PathKind.BARE, PathKind.BARE_TC), 5,
                 Duration.ofSeconds(2), 0, 0, cpus, false, tcDaemonArgs, true, Duration.ofSeconds(5), 10_000, 100_000,
                 1_000_000, Duration.ofSeconds(10), 10_000);

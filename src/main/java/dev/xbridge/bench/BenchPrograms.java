@@ -25,6 +25,7 @@ import java.lang.foreign.ValueLayout;
 final class BenchPrograms implements AutoCloseable {
     static final String RESOURCE = "/bpf/bench.bpf.o";
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final int XDP_DROP = 1;
     private static final int XDP_TX = 3;
 
     private final BpfObject object;
@@ -118,21 +119,45 @@ final class BenchPrograms implements AutoCloseable {
      * leave (data_out), to check the generator's rewriting against {@link FlowPlan}.
      */
     byte[] generateOnce(byte[] frame) {
-        RunResult r = object.program("bench_gen").run(RunOptions.of(frame));
-        if (r.retval() != XDP_TX) {
-            throw new IllegalStateException("bench_gen returned " + r.retval() + ", expected XDP_TX");
+        return once("bench_gen", frame, XDP_TX);
+    }
+
+    /**
+     * Runs bench_inject once on {@code frame} without live frames and with nothing in
+     * inject_next, so the tail call falls through to XDP_DROP: the frame as the forwarder
+     * would get it.
+     */
+    byte[] injectOnce(byte[] frame) {
+        return once("bench_inject", frame, XDP_DROP);
+    }
+
+    private byte[] once(String program, byte[] frame, int expected) {
+        RunResult r = object.program(program).run(RunOptions.of(frame));
+        if (r.retval() != expected) {
+            throw new IllegalStateException(program + " returned " + r.retval() + ", expected " + expected);
         }
         return r.dataOut();
     }
 
     /**
-     * One live-frames run (BPF_PROG_RUN with BPF_F_TEST_XDP_LIVE_FRAMES) on the calling thread:
-     * {@code repeat} frames built from {@code template} leave through {@code ifindex} (XDP_TX).
+     * One live-frames run (BPF_PROG_RUN with BPF_F_TEST_XDP_LIVE_FRAMES) of {@code program} on the
+     * calling thread: {@code repeat} frames built from {@code template}, arriving on
+     * {@code ifindex} (bench_gen sends them back out of it with XDP_TX; bench_inject hands them
+     * to the forwarder in inject_next).
      */
-    void sendLive(byte[] template, int ifindex, int repeat, int batch) {
+    void sendLive(String program, byte[] template, int ifindex, int repeat, int batch) {
         RunOptions o = new RunOptions(template, XdpMd.forFrame(template.length).ingressIfindex(ifindex).toBytes(),
                 repeat, RunOptions.BPF_F_TEST_XDP_LIVE_FRAMES, 0, batch, 0);
-        object.program("bench_gen").run(o);
+        object.program(program).run(o);
+    }
+
+    /** inject_next[0] = the XDP program {@code programFd}: what bench_inject tail-calls (the array takes a reference). */
+    void setInjectNext(int programFd) {
+        BpfMap map = object.map("inject_next");
+        try (Arena arena = Arena.ofConfined()) {
+            map.update(arena.allocateFrom(ValueLayout.JAVA_INT, 0), arena.allocateFrom(ValueLayout.JAVA_INT, programFd),
+                    UpdateFlag.ANY);
+        }
     }
 
     static int ifindex(Netns ns, String dev) {

@@ -3,16 +3,25 @@ package dev.xbridge.bench;
 import dev.xbridge.bpf.BpfLink;
 import dev.xbridge.sys.NetNamespace;
 import dev.xbridge.testbed.Host;
+import dev.xbridge.testbed.Netns;
 import java.time.Duration;
+import java.util.function.Consumer;
 
 /**
- * The traffic generator: bench_gen under BPF_PROG_RUN with live frames, on a JVM thread that
- * entered the sender's namespace (the context's ingress_ifindex is resolved there) and is
- * pinned to one CPU. Each call sends {@code repeat} frames in batches of {@code batch}; with
- * a rate, calls are spaced so the average stays at it.
+ * The traffic generator: a program of bench.bpf.o under BPF_PROG_RUN with live frames, on a
+ * JVM thread that entered the namespace of the ingress device (the context's ingress_ifindex
+ * is resolved there) and is pinned to one CPU. Each call sends {@code repeat} frames in batches
+ * of {@code batch}; with a rate, calls are spaced so the average stays at it. Two kinds:
+ * <ul>
+ * <li>{@link #fromHost}: bench_gen with host 1's eth0 as the ingress; its XDP_TX sends the
+ * frame out of eth0, across the veth to p1, where the forwarder runs in p1's NAPI.
+ * <li>{@link #atPort}: bench_inject with p1 as the ingress; it tail-calls the forwarder
+ * (whatever {@code wire} put into its inject_next slot), so the frame meets the forwarder as
+ * if p1 had received it, with no veth in front: the forwarder's own cost shows more.
+ * </ul>
  *
- * <p>bench_gen stays attached, for the generator's life, to a veth pair of its own in the
- * sender's namespace ({@value #HOLD_DEV}, down, never carrying a frame). BPF_PROG_RUN of an XDP
+ * <p>The program stays attached, for the generator's life, to a veth pair of its own in host
+ * 1's namespace ({@value #HOLD_DEV}, down, never carrying a frame). BPF_PROG_RUN of an XDP
  * program puts it into the kernel's XDP dispatcher for the run and takes it out after
  * (bpf_prog_test_run_xdp -> bpf_prog_change_xdp), and each change of the dispatcher waits for
  * an RCU grace period (bpf_dispatcher_update -> synchronize_rcu): two per call, 10-20 ms each
@@ -23,12 +32,13 @@ import java.time.Duration;
 final class Generator implements AutoCloseable {
     /** Frames per BPF_PROG_RUN call: ~20 ms at 2 Mpps, short enough to stop on time. */
     static final int DEFAULT_REPEAT = 1 << 15;
-    /** The device bench_gen is attached to so the XDP dispatcher keeps it (and its peer, {@value #HOLD_DEV}p). */
+    /** The device the program is attached to so the XDP dispatcher keeps it (and its peer, {@value #HOLD_DEV}p). */
     static final String HOLD_DEV = "xbgen";
 
     private final BenchPrograms programs;
+    private final String program;
     private final NetNamespace thread;
-    private final Host sender;
+    private final Host holder;
     private final BpfLink hold;
     private final int ifindex;
     private final byte[] template;
@@ -36,11 +46,12 @@ final class Generator implements AutoCloseable {
     private final int cpu;
     private double busy = Double.NaN;
 
-    private Generator(BenchPrograms programs, NetNamespace thread, Host sender, BpfLink hold, int ifindex,
-            byte[] template, int batch, int cpu) {
+    private Generator(BenchPrograms programs, String program, NetNamespace thread, Host holder, BpfLink hold,
+            int ifindex, byte[] template, int batch, int cpu) {
         this.programs = programs;
+        this.program = program;
         this.thread = thread;
-        this.sender = sender;
+        this.holder = holder;
         this.hold = hold;
         this.ifindex = ifindex;
         this.template = template;
@@ -48,17 +59,34 @@ final class Generator implements AutoCloseable {
         this.cpu = cpu;
     }
 
-    static Generator start(Host sender, FlowPlan plan, int cpu, int batch) {
+    /** bench_gen, sending out of {@code sender}'s eth0. */
+    static Generator fromHost(Host sender, FlowPlan plan, int cpu, int batch) {
+        return start(sender, sender.ns(), sender.ifname(), "bench_gen", p -> { }, plan, cpu, batch);
+    }
+
+    /**
+     * bench_inject, with {@code port} in {@code ns} as the ingress, tail-calling what {@code wire}
+     * puts into the loaded object's inject_next ({@link BenchPrograms#setInjectNext}).
+     * {@code holder} is the host whose namespace keeps the dispatcher's hold device.
+     */
+    static Generator atPort(Host holder, Netns ns, String port, Consumer<BenchPrograms> wire, FlowPlan plan, int cpu,
+            int batch) {
+        return start(holder, ns, port, "bench_inject", wire, plan, cpu, batch);
+    }
+
+    private static Generator start(Host holder, Netns ns, String dev, String program, Consumer<BenchPrograms> wire,
+            FlowPlan plan, int cpu, int batch) {
         BenchPrograms p = BenchPrograms.load(plan);
         NetNamespace t = null;
         BpfLink hold = null;
         try {
-            int ifindex = BenchPrograms.ifindex(sender.ns(), sender.ifname());
-            sender.ns().ip("link", "add", HOLD_DEV, "type", "veth", "peer", "name", HOLD_DEV + "p");
-            hold = p.attach(sender.ns(), HOLD_DEV, "bench_gen");
-            t = sender.ns().enter();
+            wire.accept(p);
+            int ifindex = BenchPrograms.ifindex(ns, dev);
+            holder.ns().ip("link", "add", HOLD_DEV, "type", "veth", "peer", "name", HOLD_DEV + "p");
+            hold = p.attach(holder.ns(), HOLD_DEV, program);
+            t = ns.enter();
             t.run(() -> Cpus.pin(0, cpu));
-            return new Generator(p, t, sender, hold, ifindex, plan.template(), batch, cpu);
+            return new Generator(p, program, t, holder, hold, ifindex, plan.template(), batch, cpu);
         } catch (RuntimeException e) {
             if (t != null) {
                 t.close();
@@ -66,13 +94,13 @@ final class Generator implements AutoCloseable {
             if (hold != null) {
                 hold.close();
             }
-            sender.ns().tryExec("ip", "link", "del", HOLD_DEV);
+            holder.ns().tryExec("ip", "link", "del", HOLD_DEV);
             p.close();
             throw e;
         }
     }
 
-    /** Frames handed to XDP_TX so far (the offered load). */
+    /** Frames made so far (the offered load): handed to XDP_TX, or to the forwarder. */
     long sent() {
         return programs.count("gen_count")[0];
     }
@@ -104,7 +132,7 @@ final class Generator implements AutoCloseable {
                         continue;
                     }
                 }
-                programs.sendLive(template, ifindex, repeat, batch);
+                programs.sendLive(program, template, ifindex, repeat, batch);
                 sent += repeat;
             }
             long wall = System.nanoTime() - start;
@@ -119,7 +147,7 @@ final class Generator implements AutoCloseable {
     public void close() {
         thread.close();
         hold.close();
-        sender.ns().tryExec("ip", "link", "del", HOLD_DEV);
+        holder.ns().tryExec("ip", "link", "del", HOLD_DEV);
         programs.close();
     }
 }

@@ -64,9 +64,12 @@ public record Report(Environment environment, List<ScenarioResult> scenarios, Li
         }
     }
 
-    /** @param fdbEntries entries in the bridge's FDB during the scenario (fillers, 2 per flow, locals) */
+    /**
+     * @param fdbEntries entries in the bridge's FDB during the scenario (fillers, 2 per flow, locals)
+     * @param ingress "veth" (sent by host 1 across its veth) or "port" (injected at p1)
+     */
     public record ScenarioResult(String name, int frameSize, int flows, int fdbFillers, int fdbEntries, int ports,
-            List<PathResult> paths) {}
+            String ingress, List<PathResult> paths) {}
 
     public record TcpResult(String path, String status, Summary gbps, long retransmits) {}
 

@@ -7,12 +7,28 @@ import java.util.Locale;
  *
  * @param fdbFillers static FDB entries added besides the flows' own (2 per flow)
  * @param ports hosts on the bridge: one sender, {@code ports - 1} receivers
+ * @param ingress where the frames come from
  */
-public record Scenario(int frameSize, int flows, int fdbFillers, int ports) {
+public record Scenario(int frameSize, int flows, int fdbFillers, int ports, Ingress ingress) {
+    /** Where the generator's frames enter the forwarder. */
+    public enum Ingress {
+        /** Sent by host 1 across its veth to p1, where the forwarder runs in p1's NAPI: end to end. */
+        VETH,
+        /** Injected at p1 as if p1 had just received them (bench_inject): the forwarder's own cost. */
+        PORT
+    }
+
+    public Scenario(int frameSize, int flows, int fdbFillers, int ports) {
+        this(frameSize, flows, fdbFillers, ports, Ingress.VETH);
+    }
+
     public Scenario {
         new FlowPlan(flows, Math.max(1, ports - 1), frameSize); // validates
         if (fdbFillers < 0) {
             throw new IllegalArgumentException("negative FDB size");
+        }
+        if (ingress == null) {
+            throw new IllegalArgumentException("no ingress");
         }
         if (ports < 2) {
             throw new IllegalArgumentException("at least 2 ports (a sender and a receiver): " + ports);
@@ -20,8 +36,8 @@ public record Scenario(int frameSize, int flows, int fdbFillers, int ports) {
     }
 
     public String name() {
-        return String.format(Locale.ROOT, "%dB %s fdb+%s %dp", frameSize, flows == 1 ? "1 flow" : count(flows) + " flows",
-                count(fdbFillers), ports);
+        return String.format(Locale.ROOT, "%dB %s fdb+%s %dp%s", frameSize, flows == 1 ? "1 flow" : count(flows) + " flows",
+                count(fdbFillers), ports, ingress == Ingress.PORT ? " at p1" : "");
     }
 
     public FlowPlan plan() {

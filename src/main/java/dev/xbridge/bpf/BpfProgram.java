@@ -97,6 +97,20 @@ public final class BpfProgram implements AutoCloseable {
         }
     }
 
+    /**
+     * Runs {@code use} with an fd of program {@code id}, which another process may own
+     * (bpf_prog_get_fd_by_id; needs CAP_SYS_ADMIN), and closes the fd after: for handing the
+     * program to the kernel, e.g. as a prog array value, which takes its own reference.
+     */
+    public static void withFdOfId(int id, java.util.function.IntConsumer use) {
+        int fd = fdOfId(id);
+        try {
+            use.accept(fd);
+        } finally {
+            BpfFd.close(fd);
+        }
+    }
+
     /** A new fd for program {@code id} (bpf_prog_get_fd_by_id); the caller closes it. */
     private static int fdOfId(int id) {
         try {

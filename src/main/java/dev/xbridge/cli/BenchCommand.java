@@ -22,9 +22,9 @@ import picocli.CommandLine.Option;
 @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Measure the kernel bridge, xbridge's hooks and a bare XDP redirect on the same testbed "
                 + "(hosts on a bridge in namespaces), then the daemon's control plane. Leaves nothing behind.",
-                "Default: the full matrix (several minutes). --quick: one scenario, under a minute."})
+                "Default: the full matrix (several minutes). --quick: one scenario two ways, about a minute."})
 final class BenchCommand implements Callable<Integer> {
-    @Option(names = "--quick", description = "64 B, 1 flow, 2 ports, 3 short trials, a small control plane (what CI runs).")
+    @Option(names = "--quick", description = "64 B, 1 flow, 2 ports, across the veth and injected at p1, 3 short trials, a small control plane (what CI runs).")
     boolean quick;
 
     @Option(names = "--sizes", split = ",", paramLabel = "BYTES", description = "Frame sizes, FCS included (64..1518); with "
@@ -39,6 +39,10 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--ports", split = ",", paramLabel = "N", description = "Bridge ports: 1 sender, N-1 receivers.")
     List<Integer> ports;
+
+    @Option(names = "--ingress", split = ",", paramLabel = "WHERE", description = "Where frames enter: VETH (sent by host 1 "
+            + "across its veth, end to end) or PORT (injected at p1, the forwarder's own cost); default VETH.")
+    List<Scenario.Ingress> ingress;
 
     @Option(names = "--paths", split = ",", paramLabel = "PATH", description = "Paths: ${COMPLETION-CANDIDATES}.")
     List<PathKind> paths;
@@ -66,8 +70,8 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--threaded-napi", description = {"Run the forwarder's and sinks' NAPI in kthreads pinned to "
             + "--cpu-forwarder and --cpu-sink. Default: softirq, which runs on the sending CPU, so generator, forwarder "
-            + "and sink share --cpu-generator (one core, with backpressure). Threaded, the generator's bursts overrun "
-            + "the 256-frame veth rings while a kthread wakes up: it measures burst loss more than forwarding cost."})
+            + "and sink share --cpu-generator (one core, with backpressure). Threaded, the generator overruns p1's "
+            + "256-frame veth ring and frames cross CPUs; slower than one CPU on a 2-CPU machine (docs/bench.md)."})
     boolean threadedNapi;
 
     @Option(names = "--bridge-nf", description = "Keep net.bridge.bridge-nf-call-* on in the switch namespace (bridged IPv4 crosses iptables).")
@@ -110,13 +114,15 @@ final class BenchCommand implements Callable<Integer> {
 
     private BenchOptions override(BenchOptions b) {
         List<Scenario> scenarios = b.scenarios();
-        if (sizes != null || flows != null || fdb != null || ports != null) {
+        if (sizes != null || flows != null || fdb != null || ports != null || ingress != null) {
             scenarios = new ArrayList<>();
             for (int p : ports != null ? ports : List.of(2)) {
                 for (int f : fdb != null ? fdb : List.of(0)) {
-                    for (int n : flows != null ? flows : List.of(1)) {
-                        for (int s : sizes != null ? sizes : List.of(64)) {
-                            scenarios.add(new Scenario(s, n, f, p));
+                    for (Scenario.Ingress in : ingress != null ? ingress : List.of(Scenario.Ingress.VETH)) {
+                        for (int n : flows != null ? flows : List.of(1)) {
+                            for (int s : sizes != null ? sizes : List.of(64)) {
+                                scenarios.add(new Scenario(s, n, f, p, in));
+                            }
                         }
                     }
                 }

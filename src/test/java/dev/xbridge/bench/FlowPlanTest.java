@@ -86,6 +86,19 @@ class FlowPlanTest {
         }
     }
 
+    /** The injector makes the same frames before its tail call (here to nothing: it drops them). */
+    @Test
+    void theInjectorMakesTheSameFrames() {
+        Requires.root();
+        FlowPlan plan = new FlowPlan(300, 3, 64);
+        try (BenchPrograms inject = BenchPrograms.load(plan)) {
+            for (int run = 0; run < 301; run++) {
+                assertThat(inject.injectOnce(plan.template())).as("run %d", run).isEqualTo(plan.frame(run % 300));
+            }
+            assertThat(inject.count("gen_count")[0]).as("offered").isEqualTo(301);
+        }
+    }
+
     private static int u16(byte[] b, int off) {
         return ((b[off] & 0xff) << 8) | (b[off + 1] & 0xff);
     }

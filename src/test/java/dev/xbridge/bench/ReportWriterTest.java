@@ -18,7 +18,7 @@ class ReportWriterTest {
                 Bench.summarize("bare redirect", List.of(trial(1_000_000), trial(1_000_000), trial(1_000_000)), List.of(29.0, 31.0, 30.0)),
                 Bench.summarize("xbridge xdp", List.of(trial(900_000), trial(950_000), trial(990_000)), List.of(98.0, 97.0, 99.0))));
         return new Report(new Report.Environment("6.18", 2, "test", 3, 1.0, 0, false, Map.of("generator", "CPU 0")),
-                List.of(new Report.ScenarioResult("64B 1 flow fdb+0 2p", 64, 1, 0, 6, 2, paths)), List.of(), null, List.of());
+                List.of(new Report.ScenarioResult("64B 1 flow fdb+0 2p", 64, 1, 0, 6, 2, "veth", paths)), List.of(), null, List.of());
     }
 
     @Test
