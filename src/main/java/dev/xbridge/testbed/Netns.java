@@ -24,6 +24,13 @@ import java.util.regex.Pattern;
  * characters they fit in 15, like an interface name, and stay readable in
  * {@code ip netns list}. Namespaces still open when the JVM exits are deleted
  * by a shutdown hook.
+ *
+ * <p>A run killed outright (SIGKILL, a lost machine session) runs no hook.
+ * So each namespace gets an owner record, {@code /run/xbridge-testbed/NAME},
+ * holding the creating process's pid and start time, and the first
+ * {@link #create} of a JVM deletes every namespace whose owner is gone
+ * ({@link #reclaimOrphans()}). A live run's namespaces are never touched,
+ * even if its pid has been reused since.
  */
 public final class Netns implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Netns.class.getName());
@@ -31,6 +38,8 @@ public final class Netns implements AutoCloseable {
     private static final String ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final Path RUN_NETNS = Path.of("/run/netns");
+    private static final Path OWNERS = Path.of("/run/xbridge-testbed");
+    private static final AtomicBoolean RECLAIMED = new AtomicBoolean();
 
     /** Every namespace not yet closed, for the shutdown hook. */
     private static final Set<Netns> OPEN = ConcurrentHashMap.newKeySet();
@@ -57,6 +66,9 @@ public final class Netns implements AutoCloseable {
         if (!PREFIX.matcher(prefix).matches()) {
             throw new IllegalArgumentException("netns prefix must match " + PREFIX + ": '" + prefix + "'");
         }
+        if (RECLAIMED.compareAndSet(false, true)) {
+            reclaimOrphans();
+        }
         for (int attempt = 0; ; attempt++) {
             String name = prefix + "-" + randomSuffix();
             if (Files.exists(RUN_NETNS.resolve(name)) && attempt < 5) {
@@ -67,6 +79,7 @@ public final class Netns implements AutoCloseable {
             Command.runOk("ip", "netns", "add", name);
             OPEN.add(ns);
             try {
+                writeOwner(name);
                 // Loopback is down in a new namespace; tools expect it up.
                 ns.ip("link", "set", "dev", "lo", "up");
             } catch (RuntimeException e) {
@@ -218,7 +231,90 @@ public final class Netns implements AutoCloseable {
             LOG.log(Level.WARNING, "cleaning up netns " + name, e);
         } finally {
             OPEN.remove(this);
+            deleteOwner(name);
         }
+    }
+
+    /** This process as an owner record: pid and start time, so a reused pid is not mistaken for us. */
+    private static String self() {
+        ProcessHandle me = ProcessHandle.current();
+        return me.pid() + " " + me.info().startInstant().map(Object::toString).orElse("?");
+    }
+
+    private static void writeOwner(String name) {
+        try {
+            Files.createDirectories(OWNERS);
+            Files.writeString(OWNERS.resolve(name), self() + "\n");
+        } catch (IOException e) {
+            // Only the clean-up after a crash depends on it; the namespace itself is fine.
+            LOG.log(Level.WARNING, "cannot record the owner of netns {0} in {1}: {2}", name, OWNERS, e.getMessage());
+        }
+    }
+
+    private static void deleteOwner(String name) {
+        try {
+            Files.deleteIfExists(OWNERS.resolve(name));
+        } catch (IOException e) {
+            LOG.log(Level.DEBUG, "cannot delete the owner record of netns {0}: {1}", name, e.getMessage());
+        }
+    }
+
+    /**
+     * Deletes the namespaces whose owner record names a process that no longer runs
+     * (the leftovers of a killed run), with the processes still inside them, and
+     * their records. Records whose namespace is already gone are dropped too.
+     * Returns the names deleted.
+     */
+    public static List<String> reclaimOrphans() {
+        List<String> deleted = new ArrayList<>();
+        if (!Files.isDirectory(OWNERS)) {
+            return deleted;
+        }
+        List<Path> records;
+        try (var files = Files.list(OWNERS)) {
+            records = files.toList();
+        } catch (IOException e) {
+            LOG.log(Level.WARNING, "cannot list {0}: {1}", OWNERS, e.getMessage());
+            return deleted;
+        }
+        for (Path record : records) {
+            String name = record.getFileName().toString();
+            String owner;
+            try {
+                owner = Files.readString(record).strip();
+            } catch (IOException e) {
+                continue; // deleted under us by its owner's close()
+            }
+            if (ownerAlive(owner)) {
+                continue;
+            }
+            if (Files.exists(RUN_NETNS.resolve(name))) {
+                Netns orphan = new Netns(name);
+                orphan.close();
+                if (!Files.exists(orphan.path())) {
+                    deleted.add(name);
+                    LOG.log(Level.INFO, "deleted netns {0}, left behind by process {1}, which no longer runs", name, owner);
+                }
+            } else {
+                deleteOwner(name);
+            }
+        }
+        return deleted;
+    }
+
+    /** Whether the record's "pid start-time" is a process that still runs. */
+    static boolean ownerAlive(String owner) {
+        String[] f = owner.split(" ", 2);
+        long pid;
+        try {
+            pid = Long.parseLong(f[0]);
+        } catch (NumberFormatException e) {
+            return false; // unreadable: not ours to keep
+        }
+        return ProcessHandle.of(pid)
+                .filter(p -> f.length < 2 || f[1].equals("?")
+                        || p.info().startInstant().map(Object::toString).orElse("?").equals(f[1]))
+                .isPresent();
     }
 
     /**

@@ -5,7 +5,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.xbridge.sys.NetNamespace;
 import dev.xbridge.testing.Requires;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeEach;
@@ -74,6 +77,47 @@ class NetnsTest {
         assertThat(ns.isClosed()).isTrue();
         ns.close(); // idempotent
         assertThatThrownBy(() -> ns.start("true")).isInstanceOf(IllegalStateException.class);
+    }
+
+    /**
+     * A run killed with SIGKILL runs no shutdown hook, so its namespace stays; the next
+     * run's {@link Netns#reclaimOrphans()} deletes it, and leaves a live run's alone.
+     */
+    @Test
+    void namespacesOfAKilledRunAreReclaimedAndALiveRunsAreNot() throws Exception {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process child = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), KilledRun.class.getName())
+                .redirectErrorStream(true).start();
+        String orphan;
+        try (Netns mine = Netns.create("xbt")) {
+            var out = new BufferedReader(new InputStreamReader(child.getInputStream()));
+            orphan = out.readLine();
+            assertThat(orphan).as("the child's namespace").matches("xbt-[a-z0-9]{6}");
+            assertThat(Netns.reclaimOrphans()).as("its owner still runs").doesNotContain(orphan, mine.name());
+
+            child.destroyForcibly(); // SIGKILL: no shutdown hook
+            assertThat(child.waitFor(10, TimeUnit.SECONDS)).isTrue();
+            assertThat(Netns.list()).as("left behind by the killed run").contains(orphan);
+
+            assertThat(Netns.reclaimOrphans()).contains(orphan).doesNotContain(mine.name());
+            assertThat(Netns.list()).doesNotContain(orphan).contains(mine.name());
+            assertThat(Path.of("/run/xbridge-testbed", orphan)).doesNotExist();
+            assertThat(Path.of("/run/xbridge-testbed", mine.name())).exists();
+        } finally {
+            child.destroyForcibly();
+        }
+        assertThat(Netns.ownerAlive("1 not-its-start-time")).as("a reused pid is not the owner").isFalse();
+    }
+
+    /** A run that creates a namespace, says its name, and waits to be killed. */
+    static final class KilledRun {
+        public static void main(String[] args) throws Exception {
+            Netns ns = Netns.create("xbt");
+            System.out.println(ns.name());
+            System.out.flush();
+            Thread.sleep(Duration.ofMinutes(2));
+            ns.close();
+        }
     }
 
     @Test
