@@ -23,6 +23,6 @@ final class DaemonQuery {
 
     /** Prints {@code value} as indented JSON. */
     static void printJson(Object value) throws JsonProcessingException {
-        System.out.println(StatusCommand.JSON.writeValueAsString(value));
+        System.out.println(StatusCommand.json().writeValueAsString(value));
     }
 }

@@ -40,7 +40,7 @@ final class DoctorCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         List<Check> checks = run();
         if (json) {
-            System.out.println(StatusCommand.JSON.writeValueAsString(checks));
+            System.out.println(StatusCommand.json().writeValueAsString(checks));
         } else {
             Table t = new Table("CHECK", "RESULT", "DETAIL");
             for (Check c : checks) {

@@ -91,7 +91,7 @@ class KernelMatrixTest {
                 command.addAll(method.isEmpty() ? List.of("--class", cls) : List.of("--method", cls + method));
             }
         }
-        Duration timeout = Duration.ofSeconds(Long.getLong("xbridge.testvm.timeout", 1500));
+        Duration timeout = Duration.ofSeconds(Long.getLong("xbridge.testvm.timeout", 2100));
         TestVm.Run run = TestVm.kernel(kernel).rw(dir).timeout(timeout).run(command);
         List<VmTestResult> outcomes = read(results);
         writeSummary(dir, kernel, run, outcomes);
