@@ -18,6 +18,7 @@ import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Supplier;
 
 /**
  * The loaded datapath object (src/main/bpf/xbridge.bpf.c, embedded in the
@@ -161,6 +162,21 @@ public final class Datapath implements AutoCloseable {
      */
     private void fdbChanged() {
         GEN.getAndAdd(fdbGen, 0L, 1L);
+    }
+
+    /**
+     * Makes one change of the fdb map under {@link #fdbLock} and announces it before the lock
+     * is released, also when the change fails: a batch that failed part way may have written
+     * some entries.
+     */
+    private <T> T changeFdb(Supplier<T> change) {
+        fdbLock.lock();
+        try {
+            return change.get();
+        } finally {
+            fdbChanged();
+            fdbLock.unlock();
+        }
     }
 
     public BpfProgram xdpProgram() {
@@ -324,13 +340,10 @@ public final class Datapath implements AutoCloseable {
     }
 
     public void putFdb(FdbKey key, FdbValue value) {
-        fdbLock.lock();
-        try {
+        changeFdb(() -> {
             fdb.put(key, value, UpdateFlag.ANY);
-        } finally {
-            fdbChanged();
-            fdbLock.unlock();
-        }
+            return null;
+        });
     }
 
     public Optional<FdbValue> fdb(FdbKey key) {
@@ -338,13 +351,7 @@ public final class Datapath implements AutoCloseable {
     }
 
     public boolean removeFdb(FdbKey key) {
-        fdbLock.lock();
-        try {
-            return fdb.remove(key);
-        } finally {
-            fdbChanged();
-            fdbLock.unlock();
-        }
+        return changeFdb(() -> fdb.remove(key));
     }
 
     /**
@@ -358,13 +365,7 @@ public final class Datapath implements AutoCloseable {
 
     /** Deletes {@code count} packed keys (bpf_map_delete_batch); keys already gone are skipped. Returns how many went. */
     public int removeFdbBatch(MemorySegment keys, int count) {
-        fdbLock.lock();
-        try {
-            return fdb.map().deleteBatch(keys, count);
-        } finally {
-            fdbChanged();
-            fdbLock.unlock();
-        }
+        return changeFdb(() -> fdb.map().deleteBatch(keys, count));
     }
 
     /**
@@ -372,13 +373,7 @@ public final class Datapath implements AutoCloseable {
      * {@code count}; a {@link dev.xbridge.bpf.BpfBatchException} says which entry failed.
      */
     public int putFdbBatch(MemorySegment keys, MemorySegment values, int count) {
-        fdbLock.lock();
-        try {
-            return fdb.map().updateBatch(keys, values, count, UpdateFlag.ANY);
-        } finally {
-            fdbChanged(); // a batch that failed part way may have written some entries
-            fdbLock.unlock();
-        }
+        return changeFdb(() -> fdb.map().updateBatch(keys, values, count, UpdateFlag.ANY));
     }
 
     /** Every FDB entry in the map, read whole between changes (a test's view; it holds off writers meanwhile). */
