@@ -103,6 +103,14 @@ public final class Host {
         return PingResult.parse(r.stdout());
     }
 
+    /**
+     * Gives this host a permanent neighbour entry for {@code other} on eth0, so that it sends no
+     * ARP of its own toward it: no broadcast, and no frame that would let the bridge relearn it.
+     */
+    public void knowNeighbour(Host other) {
+        ns.ip("neigh", "replace", other.ip(), "lladdr", other.mac(), "dev", ifname(), "nud", "permanent");
+    }
+
     /** Three pings 10 ms apart. */
     public PingResult ping(Host other) {
         return ping(other, 3, Duration.ofMillis(10));

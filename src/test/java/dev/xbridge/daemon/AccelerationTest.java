@@ -118,8 +118,8 @@ class AccelerationTest extends DaemonLabTest {
         // Static neighbours: h2 must send nothing of its own between the del and the ping. On the
         // slower 6.1 guest (over 600 ms between them) its ARP probe for h1 let the kernel relearn
         // h2, and the ping was rightly fast-pathed or forwarded to p2 alone.
-        h1.ns().ip("neigh", "replace", h2.ip(), "lladdr", h2.mac(), "dev", h1.ifname(), "nud", "permanent");
-        h2.ns().ip("neigh", "replace", h1.ip(), "lladdr", h1.mac(), "dev", h2.ifname(), "nud", "permanent");
+        h1.knowNeighbour(h2);
+        h2.knowNeighbour(h1);
         assertThat(h1.ping(h2).allReceived()).isTrue();
         awaitMirrored(h2.mac(), "p2");
 
@@ -160,7 +160,7 @@ class AccelerationTest extends DaemonLabTest {
         h3.setMac(moving);
         // A known neighbour makes h3's first frame unicast; an ARP broadcast would move the entry
         // too, but through the broadcast rule, which comes first.
-        h3.ns().exec("ip", "neigh", "replace", h1.ip(), "lladdr", h1.mac(), "dev", h3.ifname(), "nud", "permanent");
+        h3.knowNeighbour(h1);
         long moved = port("p3").passed().getOrDefault("pass_src_moved", 0L);
         assertThat(h3.ping(h1).allReceived()).isTrue();
         awaitMirrored(moving, "p3");

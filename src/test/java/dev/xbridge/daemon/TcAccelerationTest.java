@@ -297,8 +297,8 @@ class TcAccelerationTest extends DaemonLabTest {
         lab = BridgeLab.builder().prefix("xbt").hosts(2).build();
         Host h1 = lab.host(1);
         Host h2 = lab.host(2);
-        h1.ns().ip("neigh", "replace", h2.ip(), "lladdr", h2.mac(), "dev", h1.ifname(), "nud", "permanent");
-        h2.ns().ip("neigh", "replace", h1.ip(), "lladdr", h1.mac(), "dev", h2.ifname(), "nud", "permanent");
+        h1.knowNeighbour(h2);
+        h2.knowNeighbour(h1);
         daemon = DaemonProcess.start(lab.switchNs(), "--reprobe-ms", "200");
         assertThat(h1.ping(h2).allReceived()).isTrue();
         awaitMirrored(h1.mac(), "p1");

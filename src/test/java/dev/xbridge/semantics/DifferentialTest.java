@@ -57,8 +57,7 @@ class DifferentialTest {
                 h.icmpReceived(); // installs the counter before any traffic
                 for (Host other : lab.hosts()) {
                     if (h != other) {
-                        h.ns().exec("ip", "neigh", "replace", other.ip(), "lladdr", other.mac(), "dev", h.ifname(),
-                                "nud", "permanent");
+                        h.knowNeighbour(other);
                     }
                 }
             }
