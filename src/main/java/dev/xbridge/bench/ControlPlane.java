@@ -186,7 +186,6 @@ final class ControlPlane {
         });
     }
 
-    /** Microseconds from {@code start} until the map shows ({@code present}) or no longer shows the MAC; -1 on timeout. */
     /**
      * Microseconds from {@code start} until the map shows the change and the FDB generation has
      * moved past {@code genBefore} (read before the request: frames see a change once it is

@@ -238,7 +238,12 @@ public final class Netns implements AutoCloseable {
     /** This process as an owner record: pid and start time, so a reused pid is not mistaken for us. */
     private static String self() {
         ProcessHandle me = ProcessHandle.current();
-        return me.pid() + " " + me.info().startInstant().map(Object::toString).orElse("?");
+        return me.pid() + " " + startOf(me);
+    }
+
+    /** When {@code p} started, as the owner record keeps it; "?" where the kernel does not say. */
+    private static String startOf(ProcessHandle p) {
+        return p.info().startInstant().map(Object::toString).orElse("?");
     }
 
     private static void writeOwner(String name) {
@@ -312,8 +317,7 @@ public final class Netns implements AutoCloseable {
             return false; // unreadable: not ours to keep
         }
         return ProcessHandle.of(pid)
-                .filter(p -> f.length < 2 || f[1].equals("?")
-                        || p.info().startInstant().map(Object::toString).orElse("?").equals(f[1]))
+                .filter(p -> f.length < 2 || f[1].equals("?") || startOf(p).equals(f[1]))
                 .isPresent();
     }
 
