@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -249,7 +250,11 @@ public final class Netns implements AutoCloseable {
     private static void writeOwner(String name) {
         try {
             Files.createDirectories(OWNERS);
-            Files.writeString(OWNERS.resolve(name), self() + "\n");
+            // Written aside and renamed in, so that another JVM's reclaimOrphans never reads a
+            // half-written record (an empty one would name no live owner, and lose this namespace).
+            Path aside = OWNERS.resolve("." + name);
+            Files.writeString(aside, self() + "\n");
+            Files.move(aside, OWNERS.resolve(name), StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
             // Only the clean-up after a crash depends on it; the namespace itself is fine.
             LOG.log(Level.WARNING, "cannot record the owner of netns {0} in {1}: {2}", name, OWNERS, e.getMessage());
@@ -284,6 +289,9 @@ public final class Netns implements AutoCloseable {
         }
         for (Path record : records) {
             String name = record.getFileName().toString();
+            if (name.startsWith(".")) {
+                continue; // a record being written (writeOwner)
+            }
             String owner;
             try {
                 owner = Files.readString(record).strip();
