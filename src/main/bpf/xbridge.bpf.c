@@ -116,6 +116,14 @@ struct {
 	__type(value, struct xb_decision);
 } trace SEC(".maps");
 
+/* Per CPU: the last clock read and its tick (xbridge.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xb_clock);
+} clock SEC(".maps");
+
 
 static __always_inline int mac_is_multicast(const __u8 *mac)
 {
@@ -277,6 +285,31 @@ static __always_inline struct xb_fdb_cached *fdb_find(const struct xb_fdb_key *k
 	/* Last: a copy is never seen with a current generation and old fields (no nesting on a CPU, but cheap). */
 	c->gen = gen;
 	return c;
+}
+
+/* CLOCK_MONOTONIC in ns, at most a tick old: read again once per tick per CPU (struct xb_clock). */
+static __always_inline __u64 now_ns(void)
+{
+	__u32 zero = 0;
+	struct xb_clock *c = bpf_map_lookup_elem(&clock, &zero);
+	__u64 j = bpf_jiffies64();
+
+	if (!c)
+		return bpf_ktime_get_ns();
+	if (c->jiffies != j) {
+		c->ns = bpf_ktime_get_ns();
+		c->jiffies = j;
+	}
+	return c->ns;
+}
+
+/*
+ * Whether period has passed since then. Signed: another CPU may have stored a
+ * time up to a tick newer than this CPU's now.
+ */
+static __always_inline int elapsed(__u64 now, __u64 then, __u64 period)
+{
+	return (__s64)(now - then) >= (__s64)period;
 }
 
 static __always_inline struct xb_vlan *port_vlan(__u32 ifindex, __u16 vid)
@@ -547,9 +580,9 @@ static __always_inline int xb_decide(struct xb_frame *f, __u32 ingress, __u16 ca
 	 * same port; every other frame takes the fast path.
 	 */
 	if (src && (src_flags & XB_FDB_REFRESH) && sample_ms) {
-		__u64 now = bpf_ktime_get_ns();
+		__u64 now = now_ns();
 		__u64 period = (__u64)sample_ms * 1000000ULL;
-		if (now - src_sampled_ns >= period) {
+		if (elapsed(now, src_sampled_ns, period)) {
 			/*
 			 * Due by this CPU's copy; the map says whether another CPU has
 			 * sampled since. An entry deleted meanwhile is the daemon's to
@@ -558,7 +591,7 @@ static __always_inline int xb_decide(struct xb_frame *f, __u32 ingress, __u16 ca
 			 */
 			struct xb_fdb_val *v = bpf_map_lookup_elem(&fdb, &src_key);
 			if (v) {
-				int sample = now - v->sampled_ns >= period;
+				int sample = elapsed(now, v->sampled_ns, period);
 				if (sample)
 					v->sampled_ns = now;
 				if (fdb_key_equal(&src->key, &src_key))

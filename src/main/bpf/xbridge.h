@@ -96,7 +96,7 @@ struct xb_fdb_val {
 	__u32 port;       /* ifindex of the port the MAC is behind; 0 for the bridge itself */
 	__u16 flags;      /* XB_FDB_* */
 	__u16 pad;
-	__u64 sampled_ns; /* bpf_ktime_get_ns() when a frame from this MAC was last handed to the kernel for aging */
+	__u64 sampled_ns; /* CLOCK_MONOTONIC (struct xb_clock) when a frame from this MAC was last handed to the kernel for aging */
 };
 
 /*
@@ -138,6 +138,22 @@ struct xb_fdb_cached {
  */
 struct xb_fdb_cache_set {
 	struct xb_fdb_cached way[XB_FDB_CACHE_WAYS];
+};
+
+/*
+ * clock: per CPU, CLOCK_MONOTONIC as this CPU last read it and jiffies then.
+ * Aging needs the time of every fast-pathed frame, and bpf_ktime_get_ns()
+ * is a chain of kernel calls (the helper, ktime_get_mono_fast_ns, the
+ * clocksource's read through an indirect call) that cost about 40 ns a frame
+ * here, under retpolines and SRSO's safe RET: as much as the rest of the
+ * decision. bpf_jiffies64() is inlined to one load, so the clock is read
+ * again only when jiffies has moved: once per tick per CPU. The time a frame
+ * gets is then at most a tick old, against a sample period of a tenth of
+ * ageing_time. Datapath-internal: Java never reads it.
+ */
+struct xb_clock {
+	__u64 jiffies; /* bpf_jiffies64() when ns was read */
+	__u64 ns;      /* bpf_ktime_get_ns() then */
 };
 
 /* Why a frame got its verdict. Every return path of the program counts one. */

@@ -6,7 +6,7 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * {@code struct xb_fdb_val}. {@code sampledNanos} is written by the datapath
- * (bpf_ktime_get_ns, CLOCK_MONOTONIC, the clock of System.nanoTime) when it
+ * (CLOCK_MONOTONIC, the clock of System.nanoTime, read at most a tick before) when it
  * hands a frame from this MAC to the kernel so the kernel refreshes the entry.
  */
 public record FdbValue(int port, int flags, long sampledNanos) {
