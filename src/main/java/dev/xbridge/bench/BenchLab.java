@@ -224,10 +224,30 @@ final class BenchLab implements AutoCloseable {
         return switchThread.call(() -> (int) rt.fdb().stream().filter(e -> e.isBridgeEntry()).count());
     }
 
-    /** Waits until the daemon's map holds every entry of the installed flows. */
+    /**
+     * A MAC no flow (02:5e:01 and 02:5e:02) or filler (02:5f) uses: the barrier
+     * {@link #awaitMirrored} puts behind the changes it waits for.
+     */
+    static final MacAddress BARRIER_MAC = MacAddress.of(new byte[] {0x02, 0x5e, 0x03, 0, 0, 0});
+
+    /**
+     * Waits until the daemon has taken every FDB change made so far, and its map holds every
+     * entry of the installed flows. Seeing the flows' keys alone is not enough: a key both the
+     * old and the new plan have is deleted and added again, so its old copy may still be in the
+     * map with the delete not yet mirrored (frames measured then met no entry). The daemon takes
+     * netlink events in order (or resyncs from a dump after an overrun), so once a barrier entry
+     * added after the changes is in its map, so are they. The barrier then goes, and is seen gone.
+     */
     void awaitMirrored(DaemonMaps maps, long timeoutMillis) {
         FlowPlan plan = flowsInstalled;
         long end = System.nanoTime() + timeoutMillis * 1_000_000;
+        switchThread.run(() -> rt.addFdb(senderPortIndex, BARRIER_MAC, 0, true, true));
+        try {
+            awaitBarrier(maps, true, end, timeoutMillis);
+        } finally {
+            switchThread.run(() -> rt.deleteFdb(senderPortIndex, BARRIER_MAC, 0));
+        }
+        awaitBarrier(maps, false, end, timeoutMillis);
         for (int f = 0; f < plan.flows(); f++) {
             while (!maps.has(bridgeIndex, plan.sourceMac(f)) || !maps.has(bridgeIndex, plan.destinationMac(f))) {
                 if (System.nanoTime() > end) {
@@ -236,6 +256,16 @@ final class BenchLab implements AutoCloseable {
                 }
                 Cpus.sleep(2);
             }
+        }
+    }
+
+    private void awaitBarrier(DaemonMaps maps, boolean present, long end, long timeoutMillis) {
+        while (maps.has(bridgeIndex, BARRIER_MAC) != present) {
+            if (System.nanoTime() > end) {
+                throw new IllegalStateException("the daemon did not mirror the " + (present ? "addition" : "deletion")
+                        + " of the barrier entry " + BARRIER_MAC + " within " + timeoutMillis + " ms");
+            }
+            Cpus.sleep(2);
         }
     }
 
