@@ -239,15 +239,19 @@ static __always_inline void fdb_changed(void)
 		__sync_fetch_and_add(gen, 1);
 }
 
+static __always_inline struct xb_port *port_of(__u32 ifindex, __u32 *slot);
+
 /*
  * The fdb entry for key as this frame sees it: a copy in this CPU's fdb_cache,
  * made now from the fdb map or earlier in generation gen, which the frame read
  * from fdb_gen before it looked at the map (fdb_generation_now). 0 when the map
  * has no entry. The copy's sampled_ns is only a hint; the map's is the one
- * aging counts. With the cache off the copy goes to scratch.
+ * aging counts. With the cache off the copy goes to scratch, and gets its
+ * port's record only when with_port asks (a cached copy always has it: the
+ * source's copy may be found later as a destination).
  */
 static __always_inline struct xb_fdb_cached *fdb_find(const struct xb_fdb_key *key, __u64 gen,
-						     struct xb_fdb_cached *scratch)
+						     struct xb_fdb_cached *scratch, int with_port)
 {
 	struct xb_fdb_cache_set *set = 0;
 	struct xb_fdb_cached *c = scratch;
@@ -278,10 +282,29 @@ static __always_inline struct xb_fdb_cached *fdb_find(const struct xb_fdb_key *k
 	}
 	c->key = *key;
 	c->flags = v->flags;
-	c->pad = 0;
 	c->port = v->port;
-	c->pad2 = 0;
 	c->sampled_ns = v->sampled_ns;
+	c->pad = 0;
+	/*
+	 * The port's record, read after gen as the entry is: the daemon bumps
+	 * fdb_gen after every write of ports and port_slots too. A port of
+	 * another bridge (moved, its entries not yet gone) is no port here.
+	 */
+	__u32 out_slot = 0;
+	struct xb_port *out = (set || with_port) && v->port ? port_of(v->port, &out_slot) : 0;
+	if (out && out->bridge == key->bridge) {
+		c->out_flags = out->flags;
+		c->out_state = out->state;
+		c->out_mtu = out->mtu;
+		c->out_slot = out_slot;
+		c->out_found = 1;
+	} else {
+		c->out_flags = 0;
+		c->out_state = XB_STATE_DISABLED;
+		c->out_mtu = 0;
+		c->out_slot = 0;
+		c->out_found = 0;
+	}
 	/* Last: a copy is never seen with a current generation and old fields (no nesting on a CPU, but cheap). */
 	c->gen = gen;
 	return c;
@@ -472,7 +495,7 @@ static __always_inline int xb_decide(struct xb_frame *f, __u32 ingress, __u16 ca
 	int src_moved = 0;
 	if ((in_flags & XB_PORT_LEARNING) && vlan_learn) {
 		fdb_key(&src_key, bridge, vid, eth->h_source);
-		src = fdb_find(&src_key, gen, &src_scratch);
+		src = fdb_find(&src_key, gen, &src_scratch, 0);
 		if (src) {
 			src_flags = src->flags;
 			src_sampled_ns = src->sampled_ns;
@@ -528,7 +551,7 @@ static __always_inline int xb_decide(struct xb_frame *f, __u32 ingress, __u16 ca
 
 	/* br_handle_frame_finish: br_fdb_find_rcu(br, h_dest, vid) */
 	fdb_key(&key, bridge, vid, eth->h_dest);
-	struct xb_fdb_cached *dst = fdb_find(&key, gen, &dst_scratch);
+	struct xb_fdb_cached *dst = fdb_find(&key, gen, &dst_scratch, 1);
 	if (!dst)
 		return decided(d, XB_ACT_PASS, XB_PASS_DST_UNKNOWN);
 	__u32 egress = dst->port;
@@ -538,14 +561,13 @@ static __always_inline int xb_decide(struct xb_frame *f, __u32 ingress, __u16 ca
 	if (egress == ingress)
 		return decided(d, XB_ACT_PASS, XB_PASS_SAME_PORT);
 
-	__u32 out_slot = 0;
-	struct xb_port *out = port_of(egress, &out_slot);
-	if (!out)
+	/* The egress port's record, as the destination's copy holds it (fdb_find). */
+	__u16 out_flags = dst->out_flags;
+	__u32 out_mtu = dst->out_mtu;
+	__u32 out_slot = dst->out_slot;
+	if (!dst->out_found || !(out_flags & can_take))
 		return decided(d, XB_ACT_PASS, XB_PASS_EGRESS_UNAVAILABLE);
-	__u16 out_flags = out->flags;
-	if (!(out_flags & can_take) || out->bridge != bridge)
-		return decided(d, XB_ACT_PASS, XB_PASS_EGRESS_UNAVAILABLE);
-	if (out->state != XB_STATE_FORWARDING)
+	if (dst->out_state != XB_STATE_FORWARDING)
 		return decided(d, XB_ACT_PASS, XB_PASS_EGRESS_BLOCKED);
 	/*
 	 * should_deliver(): br_allowed_egress() wants the egress port to be a
@@ -604,7 +626,7 @@ static __always_inline int xb_decide(struct xb_frame *f, __u32 ingress, __u16 ca
 
 	d->egress = egress;
 	out_port->flags = out_flags;
-	out_port->mtu = out->mtu;
+	out_port->mtu = out_mtu;
 	out_port->slot = out_slot;
 	return decided(d, XB_ACT_REDIRECT, XB_REDIRECT);
 }

@@ -106,10 +106,13 @@ struct xb_fdb_val {
  * kernel return slow (AMD's SRSO "safe RET", retbleed's return thunks) the
  * two per frame were most of the datapath's cost; an array lookup is inlined.
  *
+ * A copy also carries the record of the port its MAC is behind (out_*), so
+ * that the destination's copy spares a frame the egress port's two lookups.
+ *
  * A copy is good only while fdb_gen holds the generation it was made in.
- * Everything that changes the fdb map bumps fdb_gen after the change: the
- * daemon (dev.xbridge.bridge.Datapath, through the map's mmap, atomically)
- * and the datapath after its own deletes. A frame reads fdb_gen before it
+ * Everything that changes the fdb map, ports or port_slots(_far) bumps
+ * fdb_gen after the change: the daemon (dev.xbridge.bridge.Datapath, through
+ * the map's mmap, atomically) and the datapath after its own deletes. A frame reads fdb_gen before it
  * looks at the fdb map, and x86 keeps loads in order (TSO), so a copy made
  * after a bump is a copy of the map after the change it announces. Loads on
  * other architectures may be reordered and BPF gives no cheap read barrier
@@ -122,9 +125,13 @@ struct xb_fdb_val {
 struct xb_fdb_cached {
 	struct xb_fdb_key key;
 	__u16 flags;      /* the fdb entry's, XB_FDB_* */
-	__u16 pad;
+	__u16 out_flags;  /* out_found: the port's XB_PORT_* */
 	__u32 port;       /* the fdb entry's */
-	__u32 pad2;
+	__u32 out_slot;   /* out_found: the port's slot */
+	__u32 out_mtu;    /* out_found: the port's MTU */
+	__u8 out_found;   /* port is a port of the key's bridge (ports, port_slots) */
+	__u8 out_state;   /* out_found: the port's XB_STATE_* */
+	__u16 pad;
 	__u64 gen;        /* fdb_gen when copied; the copy counts only while fdb_gen still holds it */
 	__u64 sampled_ns; /* the entry's sampled_ns as this CPU last saw it: aging asks the map only when this is due */
 };

@@ -67,7 +67,7 @@ public final class Datapath implements AutoCloseable {
     private final int fdbMax;
     private final boolean fdbCache;
     private final Arena mappings = Arena.ofShared();
-    /** fdb_gen's one u64, mapped: bumped after every change of the fdb map (xbridge.h, fdb_cache). */
+    /** fdb_gen's one u64, mapped: bumped after every change of the fdb, ports and port_slots maps (xbridge.h, fdb_cache). */
     private final MemorySegment fdbGen;
 
     private static final VarHandle GEN = ValueLayout.JAVA_LONG.varHandle();
@@ -156,9 +156,10 @@ public final class Datapath implements AutoCloseable {
     }
 
     /**
-     * Announces a change of the fdb map: every CPU's cached copies become stale and the next
-     * frame reads the map. Atomic, since the datapath bumps the same counter after its own
-     * deletes; called after the change, never before.
+     * Announces a change of the fdb map, or of a port record or slot, which cached copies also
+     * hold: every CPU's copies become stale and the next frame reads the maps. Atomic, since
+     * the datapath bumps the same counter after its own deletes; called after the change,
+     * never before.
      */
     private void fdbChanged() {
         GEN.getAndAdd(fdbGen, 0L, 1L);
@@ -256,24 +257,40 @@ public final class Datapath implements AutoCloseable {
                 return;
             }
             if (!was.isSteppingAside()) {
-                ports.put(slot, new PortRecord.InSlot(ifindex, was.steppingAside()));
+                writePort(slot, new PortRecord.InSlot(ifindex, was.steppingAside()));
             }
         } else if (now.ifindex() != 0) {
             removePort(now.ifindex());
         }
-        ports.put(slot, new PortRecord.InSlot(ifindex, port.steppingAside()));
+        writePort(slot, new PortRecord.InSlot(ifindex, port.steppingAside()));
         if (!port.isSteppingAside()) {
-            ports.put(slot, new PortRecord.InSlot(ifindex, port));
+            writePort(slot, new PortRecord.InSlot(ifindex, port));
         }
         pointAt(ifindex, slot);
     }
 
+    /** Points {@code ifindex} at {@code slot}; a pointer already there is not written, nor announced. */
     private void pointAt(int ifindex, int slot) {
-        if (Integer.compareUnsigned(ifindex, IFINDEX_DIRECT) < 0) {
+        boolean direct = Integer.compareUnsigned(ifindex, IFINDEX_DIRECT) < 0;
+        Optional<Integer> now = direct ? portSlots.get(ifindex) : portSlotsFar.get(ifindex);
+        if (now.isPresent() && now.get() == slot) {
+            return;
+        }
+        if (direct) {
             portSlots.put(ifindex, slot);
         } else {
             portSlotsFar.put(ifindex, slot, UpdateFlag.ANY);
         }
+        fdbChanged();
+    }
+
+    /**
+     * Writes one port record, then bumps fdb_gen: fdb_cache's copies carry the record of their
+     * entry's port (xbridge.h), so they must not outlive a change of it.
+     */
+    private void writePort(int slot, PortRecord.InSlot record) {
+        ports.put(slot, record);
+        fdbChanged();
     }
 
     private Optional<Integer> slotOf(int ifindex) {
@@ -300,6 +317,7 @@ public final class Datapath implements AutoCloseable {
         } else {
             portSlotsFar.remove(ifindex);
         }
+        fdbChanged();
         if (slot.isEmpty()) {
             return;
         }
@@ -308,9 +326,9 @@ public final class Datapath implements AutoCloseable {
             return;
         }
         if (!now.port().isSteppingAside()) {
-            ports.put(slot.get(), new PortRecord.InSlot(ifindex, now.port().steppingAside()));
+            writePort(slot.get(), new PortRecord.InSlot(ifindex, now.port().steppingAside()));
         }
-        ports.put(slot.get(), PortRecord.InSlot.FREE);
+        writePort(slot.get(), PortRecord.InSlot.FREE);
     }
 
     /** Makes the port in {@code slot} ({@code ifindex}) an XDP redirect target. */

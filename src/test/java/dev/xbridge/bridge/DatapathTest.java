@@ -580,16 +580,17 @@ class DatapathTest {
                 Decision.REASON_OFFSET, "egress", Decision.EGRESS_OFFSET, "slot", Decision.SLOT_OFFSET, "vid",
                 Decision.VID_OFFSET, "tag", Decision.TAG_OFFSET, "out_tagged", Decision.OUT_TAGGED_OFFSET, "tci",
                 Decision.TCI_OFFSET, "tag_proto", Decision.TAG_PROTO_OFFSET);
-        assertLayout(btf, "xb_fdb_cached", CACHED_SIZE, "key", 0, "flags", FdbKey.SIZE, "pad", 14,
-                "port", CACHED_PORT_OFFSET, "pad2", 20, "gen", CACHED_GEN_OFFSET, "sampled_ns", 32);
+        assertLayout(btf, "xb_fdb_cached", CACHED_SIZE, "key", 0, "flags", FdbKey.SIZE, "out_flags", 14,
+                "port", CACHED_PORT_OFFSET, "out_slot", 20, "out_mtu", 24, "out_found", 28, "out_state", 29,
+                "pad", 30, "gen", CACHED_GEN_OFFSET, "sampled_ns", 40);
         assertLayout(btf, "xb_fdb_cache_set", CACHE_WAYS * CACHED_SIZE, "way", 0);
     }
 
     /** struct xb_fdb_cached and xb_fdb_cache_set, which only this test reads from Java. */
     static final int CACHE_WAYS = 2;
-    static final int CACHED_SIZE = 40;
+    static final int CACHED_SIZE = 48;
     static final int CACHED_PORT_OFFSET = 16;
-    static final int CACHED_GEN_OFFSET = 24;
+    static final int CACHED_GEN_OFFSET = 32;
 
     static void assertLayout(dev.xbridge.bpf.Btf btf, String struct, int size, Object... memberOffsets) {
         var info = btf.struct(struct).orElseThrow(() -> new AssertionError("no struct " + struct + " in BTF"));
@@ -633,6 +634,51 @@ class DatapathTest {
         } else {
             assertThat(cached).isEmpty();
         }
+    }
+
+    /**
+     * A destination's cached copy carries its port's record, so that a frame of a known flow
+     * skips the egress port's lookups. Every change of that port (state, flags, bridge, slot,
+     * removal) must reach the next frame as if there were no copy: each step below first lets
+     * a frame cache the flow, then changes only the port.
+     */
+    @Test
+    void aCachedDestinationFollowsEveryChangeOfItsPort() {
+        assertThat(run(p1, Frames.ipv4(B, A)).decision().egress()).isEqualTo(p2);
+        in(() -> {
+            dp.putPort(p2, port(BRIDGE, 2, PortRecord.LEARNING | TARGET, 4));
+            return null;
+        });
+        assertPass(run(p1, Frames.ipv4(B, A)), Reason.PASS_EGRESS_BLOCKED);
+        in(() -> {
+            dp.putPort(p2, port(BRIDGE, 2, PortRecord.LEARNING | TARGET, 3));
+            return null;
+        });
+        assertThat(run(p1, Frames.ipv4(B, A)).decision().reason()).as("forwarding again").isEqualTo(Reason.REDIRECT);
+        in(() -> {
+            dp.putPort(p2, port(OTHER_BRIDGE, 2, PortRecord.LEARNING | TARGET, 3));
+            return null;
+        });
+        assertPass(run(p1, Frames.ipv4(B, A)), Reason.PASS_EGRESS_UNAVAILABLE);
+        in(() -> {
+            dp.putPort(p2, port(BRIDGE, 5, PortRecord.LEARNING | TARGET, 3));
+            dp.putTxPort(5, p2);
+            return null;
+        });
+        Outcome moved = run(p1, Frames.ipv4(B, A));
+        assertThat(moved.decision().reason()).as("in another slot").isEqualTo(Reason.REDIRECT);
+        assertThat(moved.decision().egress()).isEqualTo(p2);
+        in(() -> {
+            dp.removePort(p2);
+            return null;
+        });
+        assertPass(run(p1, Frames.ipv4(B, A)), Reason.PASS_EGRESS_UNAVAILABLE);
+        in(() -> {
+            dp.removeTxPort(5);
+            dp.putPort(p2, port(BRIDGE, 2, PortRecord.LEARNING | TARGET, 3));
+            return null;
+        });
+        assertThat(run(p1, Frames.ipv4(B, A)).decision().reason()).as("back in its slot").isEqualTo(Reason.REDIRECT);
     }
 
     /** "MAC@port" of every copy in fdb_cache, on any CPU, tagged with the current generation. */
