@@ -116,13 +116,6 @@ struct {
 	__type(value, struct xb_decision);
 } trace SEC(".maps");
 
-/* Per CPU: the last clock read and its tick (xbridge.h). */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct xb_clock);
-} clock SEC(".maps");
 
 
 static __always_inline int mac_is_multicast(const __u8 *mac)
@@ -310,15 +303,17 @@ static __always_inline struct xb_fdb_cached *fdb_find(const struct xb_fdb_key *k
 	return c;
 }
 
-/* CLOCK_MONOTONIC in ns, at most a tick old: read again once per tick per CPU (struct xb_clock). */
-static __always_inline __u64 now_ns(void)
+/*
+ * CLOCK_MONOTONIC in ns, at most a tick old: read again once per tick, CPU
+ * and slot (struct xb_clock), into the ingress slot's stats st.
+ */
+static __always_inline __u64 now_ns(struct xb_stats *st)
 {
-	__u32 zero = 0;
-	struct xb_clock *c = bpf_map_lookup_elem(&clock, &zero);
 	__u64 j = bpf_jiffies64();
 
-	if (!c)
+	if (!st)
 		return bpf_ktime_get_ns();
+	struct xb_clock *c = &st->clock;
 	if (c->jiffies != j) {
 		c->ns = bpf_ktime_get_ns();
 		c->jiffies = j;
@@ -409,9 +404,11 @@ struct vlan_hdr {
  * *out_port gets the egress port's facts on a redirect. Each check is one
  * rule of the kernel bridge; the order follows br_handle_frame() then
  * br_handle_frame_finish() then should_deliver(). docs/semantics.md lists them.
+ * *st gets the ingress port's stats on this CPU (0 before the port is known),
+ * looked up once for the aging clock and the count.
  */
 static __always_inline int xb_decide(struct xb_frame *f, __u32 ingress, __u16 can_take,
-				     struct xb_decision *d, struct xb_egress *out_port)
+				     struct xb_decision *d, struct xb_egress *out_port, struct xb_stats **st)
 {
 	struct ethhdr *eth = f->eth;
 
@@ -425,11 +422,13 @@ static __always_inline int xb_decide(struct xb_frame *f, __u32 ingress, __u16 ca
 	out_port->mtu = 0;
 	out_port->slot = 0;
 	out_port->flags = 0;
+	*st = 0;
 
 	__u32 in_slot = 0;
 	struct xb_port *in = port_of(ingress, &in_slot);
 	if (!in)
 		return decided(d, XB_ACT_PASS, XB_PASS_NOT_PORT);
+	*st = bpf_map_lookup_elem(&stats, &in_slot);
 	__u32 bridge = in->bridge;
 	__u16 in_flags = in->flags;
 	__u8 in_state = in->state;
@@ -602,7 +601,7 @@ static __always_inline int xb_decide(struct xb_frame *f, __u32 ingress, __u16 ca
 	 * same port; every other frame takes the fast path.
 	 */
 	if (src && (src_flags & XB_FDB_REFRESH) && sample_ms) {
-		__u64 now = now_ns();
+		__u64 now = now_ns(*st);
 		__u64 period = (__u64)sample_ms * 1000000ULL;
 		if (elapsed(now, src_sampled_ns, period)) {
 			/*
@@ -631,11 +630,13 @@ static __always_inline int xb_decide(struct xb_frame *f, __u32 ingress, __u16 ca
 	return decided(d, XB_ACT_REDIRECT, XB_REDIRECT);
 }
 
-static __always_inline void count(struct xb_decision *d, __u64 bytes)
+/* Counts the decision in s, the ingress slot's stats as xb_decide found them; 0: look slot d->slot up. */
+static __always_inline void count(struct xb_decision *d, struct xb_stats *s, __u64 bytes)
 {
-	__u32 slot = d->slot;
-	struct xb_stats *s = bpf_map_lookup_elem(&stats, &slot);
-
+	if (!s) {
+		__u32 slot = d->slot;
+		s = bpf_map_lookup_elem(&stats, &slot);
+	}
 	if (s) {
 		__u32 reason = d->reason;
 		if (reason < XB_REASON_COUNT)
@@ -739,6 +740,7 @@ int xbridge_xdp(struct xdp_md *ctx)
 	void *data_end = (void *)(long)ctx->data_end;
 	struct xb_decision d = {};
 	struct xb_egress out;
+	struct xb_stats *st = 0;
 	struct xb_frame f;
 	int action;
 
@@ -750,7 +752,7 @@ int xbridge_xdp(struct xdp_md *ctx)
 	if (parse_inline(&f, data, data_end)) {
 		action = decided(&d, XB_ACT_PASS, XB_PASS_MALFORMED);
 	} else {
-		action = xb_decide(&f, ctx->ingress_ifindex, XB_PORT_XDP_EGRESS, &d, &out);
+		action = xb_decide(&f, ctx->ingress_ifindex, XB_PORT_XDP_EGRESS, &d, &out, &st);
 	}
 	int verdict = XDP_PASS;
 	__u64 len = data_end - data;
@@ -784,7 +786,7 @@ int xbridge_xdp(struct xdp_md *ctx)
 	} else if (action == XB_ACT_DROP) {
 		verdict = XDP_DROP;
 	}
-	count(&d, len);
+	count(&d, st, len);
 	return verdict;
 }
 
@@ -808,6 +810,7 @@ int xbridge_tc(struct __sk_buff *skb)
 
 	struct xb_decision d = {};
 	struct xb_egress out;
+	struct xb_stats *st = 0;
 	struct xb_frame f;
 	int action;
 
@@ -826,7 +829,7 @@ int xbridge_tc(struct __sk_buff *skb)
 			f.l3 = f.eth + 1;
 			f.tag_in_skb = 1;
 		}
-		action = xb_decide(&f, skb->ifindex, XB_PORT_EGRESS, &d, &out);
+		action = xb_decide(&f, skb->ifindex, XB_PORT_EGRESS, &d, &out, &st);
 	}
 	int verdict = TC_ACT_OK;
 
@@ -881,6 +884,6 @@ int xbridge_tc(struct __sk_buff *skb)
 	} else if (action == XB_ACT_DROP) {
 		verdict = TC_ACT_SHOT;
 	}
-	count(&d, skb->len);
+	count(&d, st, skb->len);
 	return verdict;
 }

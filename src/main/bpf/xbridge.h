@@ -148,15 +148,17 @@ struct xb_fdb_cache_set {
 };
 
 /*
- * clock: per CPU, CLOCK_MONOTONIC as this CPU last read it and jiffies then.
+ * clock: CLOCK_MONOTONIC as this CPU last read it for a frame of this port
+ * slot, and jiffies then; it lives in the slot's per-CPU stats (struct
+ * xb_stats), which the frame looks up anyway, so it costs no lookup.
  * Aging needs the time of every fast-pathed frame, and bpf_ktime_get_ns()
  * is a chain of kernel calls (the helper, ktime_get_mono_fast_ns, the
  * clocksource's read through an indirect call) that cost about 40 ns a frame
  * here, under retpolines and SRSO's safe RET: as much as the rest of the
  * decision. bpf_jiffies64() is inlined to one load, so the clock is read
- * again only when jiffies has moved: once per tick per CPU. The time a frame
+ * again only when jiffies has moved: once per tick, CPU and busy slot. The time a frame
  * gets is then at most a tick old, against a sample period of a tenth of
- * ageing_time. Datapath-internal: Java never reads it.
+ * ageing_time. Datapath-internal: Java only zeroes it with the slot's counters.
  */
 struct xb_clock {
 	__u64 jiffies; /* bpf_jiffies64() when ns was read */
@@ -196,6 +198,7 @@ enum xb_reason {
 struct xb_stats {
 	__u64 packets[XB_REASON_COUNT];
 	__u64 redirect_bytes;
+	struct xb_clock clock; /* the aging clock, per CPU and slot (struct xb_clock) */
 };
 
 /* Decision actions */

@@ -11,7 +11,10 @@ import java.util.Map;
 public record PortStats(long[] packets, long redirectBytes) {
     public static final int PACKETS_OFFSET = 0;
     public static final int REDIRECT_BYTES_OFFSET = 8 * Reason.values().length;
-    public static final int SIZE = REDIRECT_BYTES_OFFSET + 8;
+    /** The datapath's aging clock for this CPU and slot (struct xb_clock): not a counter; zeroed when written. */
+    public static final int CLOCK_OFFSET = REDIRECT_BYTES_OFFSET + 8;
+    static final int CLOCK_SIZE = 16;
+    public static final int SIZE = CLOCK_OFFSET + CLOCK_SIZE;
 
     public static PortStats zero() {
         return new PortStats(new long[Reason.values().length], 0);
@@ -73,6 +76,7 @@ public record PortStats(long[] packets, long redirectBytes) {
                 s.set(ValueLayout.JAVA_LONG_UNALIGNED, PACKETS_OFFSET + 8L * i, v.packets[i]);
             }
             s.set(ValueLayout.JAVA_LONG_UNALIGNED, REDIRECT_BYTES_OFFSET, v.redirectBytes);
+            s.asSlice(CLOCK_OFFSET, CLOCK_SIZE).fill((byte) 0); // read again at the next frame
         }
 
         @Override

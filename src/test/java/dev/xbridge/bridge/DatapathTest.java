@@ -468,7 +468,7 @@ class DatapathTest {
         long before = System.nanoTime();
         assertPass(run(p1, Frames.ipv4(B, A)), Reason.PASS_AGING);
         long sampled = in(() -> dp.fdb(new FdbKey(BRIDGE, 0, A)).orElseThrow().sampledNanos());
-        // The datapath reads CLOCK_MONOTONIC once per tick and CPU: at most a tick old, 10 ms at HZ=100.
+        // The datapath reads CLOCK_MONOTONIC once per tick, CPU and slot: at most a tick old, 10 ms at HZ=100.
         assertThat(sampled).isBetween(before - 10_000_000, System.nanoTime());
         for (int i = 0; i < 5; i++) {
             assertThat(run(p1, Frames.ipv4(B, A)).decision().reason()).as("within the period").isEqualTo(Reason.REDIRECT);
@@ -575,7 +575,8 @@ class DatapathTest {
         assertLayout(btf, "xb_fdb_val", FdbValue.SIZE, "port", FdbValue.PORT_OFFSET, "flags",
                 FdbValue.FLAGS_OFFSET, "sampled_ns", FdbValue.SAMPLED_OFFSET);
         assertLayout(btf, "xb_stats", PortStats.SIZE, "packets", PortStats.PACKETS_OFFSET, "redirect_bytes",
-                PortStats.REDIRECT_BYTES_OFFSET);
+                PortStats.REDIRECT_BYTES_OFFSET, "clock", PortStats.CLOCK_OFFSET);
+        assertLayout(btf, "xb_clock", 16, "jiffies", 0, "ns", 8);
         assertLayout(btf, "xb_decision", Decision.SIZE, "action", Decision.ACTION_OFFSET, "reason",
                 Decision.REASON_OFFSET, "egress", Decision.EGRESS_OFFSET, "slot", Decision.SLOT_OFFSET, "vid",
                 Decision.VID_OFFSET, "tag", Decision.TAG_OFFSET, "out_tagged", Decision.OUT_TAGGED_OFFSET, "tci",
