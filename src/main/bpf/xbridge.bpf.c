@@ -116,8 +116,6 @@ struct {
 	__type(value, struct xb_decision);
 } trace SEC(".maps");
 
-
-
 static __always_inline int mac_is_multicast(const __u8 *mac)
 {
 	return mac[0] & 1;
