@@ -310,14 +310,18 @@ public final class Datapath implements AutoCloseable {
     /** Unlinks the ifindex from its slot first, then frees the slot through the record stepping aside. */
     public void removePort(int ifindex) {
         Optional<Integer> slot = slotOf(ifindex);
+        boolean unlinked;
         if (Integer.compareUnsigned(ifindex, IFINDEX_DIRECT) < 0) {
-            if (slot.isPresent()) {
+            unlinked = slot.isPresent();
+            if (unlinked) {
                 portSlots.put(ifindex, 0);
             }
         } else {
-            portSlotsFar.remove(ifindex);
+            unlinked = portSlotsFar.remove(ifindex);
         }
-        fdbChanged();
+        if (unlinked) {
+            fdbChanged();
+        }
         if (slot.isEmpty()) {
             return;
         }
