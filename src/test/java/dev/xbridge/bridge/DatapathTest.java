@@ -646,38 +646,24 @@ class DatapathTest {
     @Test
     void aCachedDestinationFollowsEveryChangeOfItsPort() {
         assertThat(run(p1, Frames.ipv4(B, A)).decision().egress()).isEqualTo(p2);
-        in(() -> {
-            dp.putPort(p2, port(BRIDGE, 2, PortRecord.LEARNING | TARGET, 4));
-            return null;
-        });
+        inside.run(() -> dp.putPort(p2, port(BRIDGE, 2, PortRecord.LEARNING | TARGET, 4)));
         assertPass(run(p1, Frames.ipv4(B, A)), Reason.PASS_EGRESS_BLOCKED);
-        in(() -> {
-            dp.putPort(p2, port(BRIDGE, 2, PortRecord.LEARNING | TARGET, 3));
-            return null;
-        });
+        inside.run(() -> dp.putPort(p2, port(BRIDGE, 2, PortRecord.LEARNING | TARGET, 3)));
         assertThat(run(p1, Frames.ipv4(B, A)).decision().reason()).as("forwarding again").isEqualTo(Reason.REDIRECT);
-        in(() -> {
-            dp.putPort(p2, port(OTHER_BRIDGE, 2, PortRecord.LEARNING | TARGET, 3));
-            return null;
-        });
+        inside.run(() -> dp.putPort(p2, port(OTHER_BRIDGE, 2, PortRecord.LEARNING | TARGET, 3)));
         assertPass(run(p1, Frames.ipv4(B, A)), Reason.PASS_EGRESS_UNAVAILABLE);
-        in(() -> {
+        inside.run(() -> {
             dp.putPort(p2, port(BRIDGE, 5, PortRecord.LEARNING | TARGET, 3));
             dp.putTxPort(5, p2);
-            return null;
         });
         Outcome moved = run(p1, Frames.ipv4(B, A));
         assertThat(moved.decision().reason()).as("in another slot").isEqualTo(Reason.REDIRECT);
         assertThat(moved.decision().egress()).isEqualTo(p2);
-        in(() -> {
-            dp.removePort(p2);
-            return null;
-        });
+        inside.run(() -> dp.removePort(p2));
         assertPass(run(p1, Frames.ipv4(B, A)), Reason.PASS_EGRESS_UNAVAILABLE);
-        in(() -> {
+        inside.run(() -> {
             dp.removeTxPort(5);
             dp.putPort(p2, port(BRIDGE, 2, PortRecord.LEARNING | TARGET, 3));
-            return null;
         });
         assertThat(run(p1, Frames.ipv4(B, A)).decision().reason()).as("back in its slot").isEqualTo(Reason.REDIRECT);
     }
