@@ -86,8 +86,10 @@ class NetnsTest {
     @Test
     void namespacesOfAKilledRunAreReclaimedAndALiveRunsAreNot() throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        // stdout carries only the namespace's name; the child's log (Netns.create reclaims other
+        // runs' orphans and says so on stderr) goes to the test's stderr, not into that line.
         Process child = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), KilledRun.class.getName())
-                .redirectErrorStream(true).start();
+                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
         String orphan;
         try (Netns mine = Netns.create("xbt")) {
             var out = new BufferedReader(new InputStreamReader(child.getInputStream()));
