@@ -85,6 +85,14 @@ struct {
 	__type(value, struct xb_fdb_cache_set);
 } fdb_cache SEC(".maps");
 
+/* Per CPU: copies of REDIRECT decisions by ingress port and MACs, valid while fdb_gen is unchanged (xbridge.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XB_FLOW_CACHE_SETS);
+	__type(key, __u32);
+	__type(value, struct xb_flow_set);
+} flow_cache SEC(".maps");
+
 /* XDP redirect targets by slot. A port is here only when it can receive XDP frames (XB_PORT_XDP_EGRESS). */
 struct {
 	__uint(type, BPF_MAP_TYPE_DEVMAP);
@@ -328,6 +336,61 @@ static __always_inline int elapsed(__u64 now, __u64 then, __u64 period)
 	return (__s64)(now - then) >= (__s64)period;
 }
 
+/*
+ * Aging (xb_decide): whether this frame goes to the kernel so that it refreshes
+ * the source's entry, once per sample period. *hint is this CPU's last view of
+ * the entry's sampled_ns; the map is asked only when the hint is due, and then
+ * the hint gets the map's value. An entry deleted meanwhile is the daemon's to
+ * announce: its frame takes the fast path, as it would have a moment earlier.
+ */
+static __always_inline int aging_sample(struct xb_stats *st, __u32 sample_ms, const struct xb_fdb_key *src_key,
+					__u64 *hint)
+{
+	__u64 now = now_ns(st);
+	__u64 period = (__u64)sample_ms * 1000000ULL;
+
+	if (!elapsed(now, *hint, period))
+		return 0;
+	/* Due by this CPU's copy; the map says whether another CPU has sampled since. */
+	struct xb_fdb_val *v = bpf_map_lookup_elem(&fdb, src_key);
+	if (!v)
+		return 0;
+	int sample = elapsed(now, v->sampled_ns, period);
+	if (sample)
+		v->sampled_ns = now;
+	*hint = v->sampled_ns;
+	return sample;
+}
+
+/* A flow_cache key: the ingress ifindex, then the frame's destination and source MAC as three words. */
+static __always_inline void flow_key(__u32 *k, __u32 ingress, const struct ethhdr *eth)
+{
+	const __u8 *b = (const void *)eth;
+
+	k[0] = ingress;
+	__builtin_memcpy(&k[1], b, 4);
+	__builtin_memcpy(&k[2], b + 4, 4);
+	__builtin_memcpy(&k[3], b + 8, 4);
+}
+
+_Static_assert(XB_FLOW_CACHE_SETS == 1 << 11, "flow_cache_set takes 11 bits");
+_Static_assert(XB_FLOW_CACHE_WAYS == 2, "xb_decide looks at two ways");
+_Static_assert(sizeof(struct xb_flow) == 64, "a copied flow is one cache line");
+
+/* The key's set in flow_cache: a multiplicative hash of its four words, top bits. */
+static __always_inline struct xb_flow_set *flow_set_of(const __u32 *k)
+{
+	__u32 h = (k[0] * 0x9e3779b1u) ^ (k[1] * 0x85ebca77u) ^ (k[2] * 0xc2b2ae3du) ^ (k[3] * 0x27d4eb2fu);
+	__u32 at = (h * 0x9e3779b1u) >> (32 - 11);
+	return bpf_map_lookup_elem(&flow_cache, &at);
+}
+
+static __always_inline int flow_is(const struct xb_flow *fl, const __u32 *k, __u64 gen)
+{
+	return fl->gen == gen &&
+	       ((fl->key[0] ^ k[0]) | (fl->key[1] ^ k[1]) | (fl->key[2] ^ k[2]) | (fl->key[3] ^ k[3])) == 0;
+}
+
 static __always_inline struct xb_vlan *port_vlan(__u32 ifindex, __u16 vid)
 {
 	struct xb_vlan_key key = { .ifindex = ifindex, .vid = vid };
@@ -422,6 +485,43 @@ static __always_inline int xb_decide(struct xb_frame *f, __u32 ingress, __u16 ca
 	out_port->flags = 0;
 	*st = 0;
 
+	/*
+	 * fdb_gen, read before any map that it covers is looked at: a copy made
+	 * from what this frame reads below is a copy of generation gen or later.
+	 */
+	__u64 gen = fdb_generation_now();
+
+	/* A flow decided before, under this generation: its copy holds the whole decision (flow_cache). */
+	__u32 fkey[4];
+	struct xb_flow_set *fset = 0;
+	if (xb_fdb_cache && !f->tag_proto) {
+		flow_key(fkey, ingress, eth);
+		fset = flow_set_of(fkey);
+		if (fset) {
+			struct xb_flow *fl = 0;
+			if (flow_is(&fset->way[0], fkey, gen))
+				fl = &fset->way[0];
+			else if (flow_is(&fset->way[1], fkey, gen))
+				fl = &fset->way[1];
+			if (fl && (fl->out_flags & can_take)) {
+				__u32 slot = fl->in_slot;
+				*st = bpf_map_lookup_elem(&stats, &slot);
+				d->slot = slot;
+				if (fl->sample_ms) {
+					struct xb_fdb_key src_key;
+					fdb_key(&src_key, fl->bridge, 0, eth->h_source);
+					if (aging_sample(*st, fl->sample_ms, &src_key, &fl->sampled_ns))
+						return decided(d, XB_ACT_PASS, XB_PASS_AGING);
+				}
+				d->egress = fl->egress;
+				out_port->flags = fl->out_flags;
+				out_port->mtu = fl->out_mtu;
+				out_port->slot = fl->out_slot;
+				return decided(d, XB_ACT_REDIRECT, XB_REDIRECT);
+			}
+		}
+	}
+
 	__u32 in_slot = 0;
 	struct xb_port *in = port_of(ingress, &in_slot);
 	if (!in)
@@ -485,7 +585,6 @@ static __always_inline int xb_decide(struct xb_frame *f, __u32 ingress, __u16 ca
 	 * takes the slot: the source's fields are read out now, and the slot is
 	 * written later only if it still holds the source.
 	 */
-	__u64 gen = fdb_generation_now();
 	struct xb_fdb_cached *src = 0;
 	__u16 src_flags = 0;
 	__u64 src_sampled_ns = 0;
@@ -598,27 +697,49 @@ static __always_inline int xb_decide(struct xb_frame *f, __u32 ingress, __u16 ca
 	 * kernel, which refreshes the entry itself and forwards the frame to the
 	 * same port; every other frame takes the fast path.
 	 */
-	if (src && (src_flags & XB_FDB_REFRESH) && sample_ms) {
-		__u64 now = now_ns(*st);
-		__u64 period = (__u64)sample_ms * 1000000ULL;
-		if (elapsed(now, src_sampled_ns, period)) {
-			/*
-			 * Due by this CPU's copy; the map says whether another CPU has
-			 * sampled since. An entry deleted meanwhile is the daemon's to
-			 * announce: this frame takes the fast path, as it would have a
-			 * moment earlier.
-			 */
-			struct xb_fdb_val *v = bpf_map_lookup_elem(&fdb, &src_key);
-			if (v) {
-				int sample = elapsed(now, v->sampled_ns, period);
-				if (sample)
-					v->sampled_ns = now;
-				if (fdb_key_equal(&src->key, &src_key))
-					src->sampled_ns = v->sampled_ns;
-				if (sample)
-					return decided(d, XB_ACT_PASS, XB_PASS_AGING);
-			}
+	__u32 ages = src && (src_flags & XB_FDB_REFRESH) ? sample_ms : 0;
+	if (ages) {
+		__u64 hint = src_sampled_ns;
+		int sample = aging_sample(*st, ages, &src_key, &hint);
+		if (hint != src_sampled_ns && fdb_key_equal(&src->key, &src_key))
+			src->sampled_ns = hint;
+		src_sampled_ns = hint;
+		if (sample)
+			return decided(d, XB_ACT_PASS, XB_PASS_AGING);
+	}
+
+	/*
+	 * Copy the decision for the flow's next frames, when it rests on nothing
+	 * but the MACs and maps under fdb_gen (xbridge.h, flow_cache). A stale way
+	 * first; else first in, first out.
+	 */
+	if (fset && !(in_flags & (XB_PORT_VLAN | XB_PORT_NEIGH))) {
+		struct xb_flow *fl;
+		if (fset->way[0].gen != gen) {
+			fl = &fset->way[0];
+		} else if (fset->way[1].gen != gen) {
+			fl = &fset->way[1];
+		} else {
+			fset->way[1] = fset->way[0];
+			fl = &fset->way[0];
 		}
+		fl->key[0] = fkey[0];
+		fl->key[1] = fkey[1];
+		fl->key[2] = fkey[2];
+		fl->key[3] = fkey[3];
+		fl->sampled_ns = src_sampled_ns;
+		fl->bridge = bridge;
+		fl->in_slot = in_slot;
+		fl->egress = egress;
+		fl->out_slot = out_slot;
+		fl->out_mtu = out_mtu;
+		fl->sample_ms = ages;
+		fl->out_flags = out_flags;
+		fl->pad[0] = 0;
+		fl->pad[1] = 0;
+		fl->pad[2] = 0;
+		/* Last, as in fdb_find. */
+		fl->gen = gen;
 	}
 
 	d->egress = egress;

@@ -67,7 +67,7 @@ public final class Datapath implements AutoCloseable {
     private final int fdbMax;
     private final boolean fdbCache;
     private final Arena mappings = Arena.ofShared();
-    /** fdb_gen's one u64, mapped: bumped after every change of the fdb, ports and port_slots maps (xbridge.h, fdb_cache). */
+    /** fdb_gen's one u64, mapped: bumped after every change of the fdb, ports and port_slots maps (xbridge.h, fdb_cache, flow_cache). */
     private final MemorySegment fdbGen;
 
     private static final VarHandle GEN = ValueLayout.JAVA_LONG.varHandle();
@@ -113,8 +113,8 @@ public final class Datapath implements AutoCloseable {
     /**
      * Opens and loads the datapath.
      *
-     * @param fdbCache look FDB entries up through the per-CPU fdb_cache (xbridge.h); only
-     *     correct where the CPU keeps loads in order
+     * @param fdbCache look FDB entries up through the per-CPU fdb_cache, and known flows'
+     *     decisions up in flow_cache (xbridge.h); only correct where the CPU keeps loads in order
      */
     public static Datapath load(int fdbMax, boolean trace, boolean fdbCache) {
         BpfObject object = BpfObject.openResource(OBJECT_RESOURCE);
@@ -286,7 +286,8 @@ public final class Datapath implements AutoCloseable {
 
     /**
      * Writes one port record, then bumps fdb_gen: fdb_cache's copies carry the record of their
-     * entry's port (xbridge.h), so they must not outlive a change of it.
+     * entry's port, and flow_cache's the records of both ports of a flow (xbridge.h), so they
+     * must not outlive a change of it.
      */
     private void writePort(int slot, PortRecord.InSlot record) {
         ports.put(slot, record);
