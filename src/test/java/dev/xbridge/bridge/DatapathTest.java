@@ -3,18 +3,24 @@ package dev.xbridge.bridge;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.xbridge.bpf.BpfException;
+import dev.xbridge.bpf.LibBpf;
 import dev.xbridge.bpf.RunOptions;
 import dev.xbridge.bpf.RunResult;
 import dev.xbridge.bpf.SkBuff;
 import dev.xbridge.bpf.Tc;
+import dev.xbridge.bpf.UpdateFlag;
 import dev.xbridge.bpf.Xdp;
 import dev.xbridge.bpf.XdpMd;
 import dev.xbridge.netlink.MacAddress;
 import dev.xbridge.sys.NetNamespace;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -347,7 +353,7 @@ class DatapathTest {
             dp.putTxPort(2, stranger);
             dp.putFdb(new FdbKey(BRIDGE, 0, UNKNOWN), new FdbValue(stranger, FdbValue.REFRESH, 0));
             // p2's ifindex still points at slot 2.
-            dp.rawMap("port_slots").update(u32(p2), u32(2), dev.xbridge.bpf.UpdateFlag.ANY);
+            dp.rawMap("port_slots").update(u32(p2), u32(2), UpdateFlag.ANY);
             return null;
         });
         try {
@@ -364,9 +370,9 @@ class DatapathTest {
         }
     }
 
-    private static java.lang.foreign.MemorySegment u32(int v) {
-        java.lang.foreign.MemorySegment s = java.lang.foreign.Arena.ofAuto().allocate(4, 4);
-        s.set(java.lang.foreign.ValueLayout.JAVA_INT, 0, v);
+    private static MemorySegment u32(int v) {
+        MemorySegment s = Arena.ofAuto().allocate(4, 4);
+        s.set(ValueLayout.JAVA_INT, 0, v);
         return s;
     }
 
@@ -675,10 +681,10 @@ class DatapathTest {
         assertThat(run(p1, Frames.ipv4(B, A)).decision().reason()).isEqualTo(Reason.REDIRECT);
         inside.run(() -> {
             var ports = dp.rawMap("ports");
-            try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            try (Arena arena = Arena.ofConfined()) {
                 var key = arena.allocate(4, 4);
-                key.set(java.lang.foreign.ValueLayout.JAVA_INT, 0, 1);
-                ports.update(key, arena.allocate(ports.valueSize(), 8), dev.xbridge.bpf.UpdateFlag.EXIST);
+                key.set(ValueLayout.JAVA_INT, 0, 1);
+                ports.update(key, arena.allocate(ports.valueSize(), 8), UpdateFlag.EXIST);
             }
         });
         Outcome unannounced = run(p1, Frames.ipv4(B, A));
@@ -768,32 +774,36 @@ class DatapathTest {
     Set<String> flowsNow() {
         long now = in(dp::fdbGeneration);
         Set<String> flows = new HashSet<>();
+        forEachCopy("flow_cache", FLOW_WAYS, FLOW_SIZE, v -> {
+            if (v.get(ValueLayout.JAVA_LONG, FLOW_GEN_OFFSET) == now) {
+                int ingress = v.get(ValueLayout.JAVA_INT, 0);
+                MacAddress dst = MacAddress.of(v.asSlice(4, 6).toArray(ValueLayout.JAVA_BYTE));
+                MacAddress src = MacAddress.of(v.asSlice(10, 6).toArray(ValueLayout.JAVA_BYTE));
+                int egress = v.get(ValueLayout.JAVA_INT, FLOW_EGRESS_OFFSET);
+                flows.add(flow(ingress, dst, src, egress));
+            }
+        });
+        return flows;
+    }
+
+    /** Every way of every set on every CPU of one of the datapath's per-CPU caches, as raw bytes. */
+    void forEachCopy(String map, int ways, int size, Consumer<MemorySegment> copy) {
         inside.run(() -> {
-            var cache = dp.rawMap("flow_cache");
-            try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            var cache = dp.rawMap(map);
+            try (Arena arena = Arena.ofConfined()) {
                 var key = arena.allocate(4, 4);
                 var values = arena.allocate(cache.valueBufferSize(), 8);
                 for (int set = 0; set < cache.maxEntries(); set++) {
-                    key.set(java.lang.foreign.ValueLayout.JAVA_INT, 0, set);
+                    key.set(ValueLayout.JAVA_INT, 0, set);
                     cache.lookup(key, values);
-                    for (int cpu = 0; cpu < dev.xbridge.bpf.LibBpf.possibleCpus(); cpu++) {
-                        for (int way = 0; way < FLOW_WAYS; way++) {
-                            var v = values.asSlice((long) cpu * cache.valueSlotSize() + (long) way * FLOW_SIZE,
-                                    FLOW_SIZE);
-                            if (v.get(java.lang.foreign.ValueLayout.JAVA_LONG, FLOW_GEN_OFFSET) != now) {
-                                continue;
-                            }
-                            int ingress = v.get(java.lang.foreign.ValueLayout.JAVA_INT, 0);
-                            MacAddress dst = MacAddress.of(v.asSlice(4, 6).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
-                            MacAddress src = MacAddress.of(v.asSlice(10, 6).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
-                            int egress = v.get(java.lang.foreign.ValueLayout.JAVA_INT, FLOW_EGRESS_OFFSET);
-                            flows.add(flow(ingress, dst, src, egress));
+                    for (int cpu = 0; cpu < LibBpf.possibleCpus(); cpu++) {
+                        for (int way = 0; way < ways; way++) {
+                            copy.accept(values.asSlice((long) cpu * cache.valueSlotSize() + (long) way * size, size));
                         }
                     }
                 }
             }
         });
-        return flows;
     }
 
     static String flow(int ingress, MacAddress dst, MacAddress src, int egress) {
@@ -835,29 +845,13 @@ class DatapathTest {
     Set<String> cachedNow() {
         long now = in(dp::fdbGeneration);
         Set<String> cached = new HashSet<>();
-        in(() -> {
-            var cache = dp.rawMap("fdb_cache");
-            try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
-                var key = arena.allocate(4, 4);
-                var values = arena.allocate(cache.valueBufferSize(), 8);
-                for (int set = 0; set < cache.maxEntries(); set++) {
-                    key.set(java.lang.foreign.ValueLayout.JAVA_INT, 0, set);
-                    cache.lookup(key, values);
-                    for (int cpu = 0; cpu < dev.xbridge.bpf.LibBpf.possibleCpus(); cpu++) {
-                        for (int way = 0; way < CACHE_WAYS; way++) {
-                            var v = values.asSlice((long) cpu * cache.valueSlotSize() + (long) way * CACHED_SIZE,
-                                    CACHED_SIZE);
-                            FdbKey k = FdbKey.CODEC.read(v);
-                            long tag = v.get(java.lang.foreign.ValueLayout.JAVA_LONG, CACHED_GEN_OFFSET);
-                            int port = v.get(java.lang.foreign.ValueLayout.JAVA_INT, CACHED_PORT_OFFSET);
-                            if (k.bridge() == BRIDGE && tag == now) {
-                                cached.add(k.mac() + "@" + port);
-                            }
-                        }
-                    }
-                }
+        forEachCopy("fdb_cache", CACHE_WAYS, CACHED_SIZE, v -> {
+            FdbKey k = FdbKey.CODEC.read(v);
+            long tag = v.get(ValueLayout.JAVA_LONG, CACHED_GEN_OFFSET);
+            int port = v.get(ValueLayout.JAVA_INT, CACHED_PORT_OFFSET);
+            if (k.bridge() == BRIDGE && tag == now) {
+                cached.add(k.mac() + "@" + port);
             }
-            return null;
         });
         return cached;
     }
