@@ -238,6 +238,25 @@ static __always_inline void fdb_changed(void)
 		__sync_fetch_and_add(gen, 1);
 }
 
+/*
+ * The way of a two-way set (fdb_cache, flow_cache) that a miss fills: a stale
+ * way first; else first in, first out: way 0 moves to way 1. A hit writes
+ * nothing. A macro, as the two caches' sets are of different types.
+ */
+#define cache_way_to_fill(set, gen)                                  \
+	({                                                           \
+		__typeof__(&(set)->way[0]) way_;                     \
+		if ((set)->way[0].gen != (gen)) {                    \
+			way_ = &(set)->way[0];                       \
+		} else if ((set)->way[1].gen != (gen)) {             \
+			way_ = &(set)->way[1];                       \
+		} else {                                             \
+			(set)->way[1] = (set)->way[0];               \
+			way_ = &(set)->way[0];                       \
+		}                                                    \
+		way_;                                                \
+	})
+
 static __always_inline struct xb_port *port_of(__u32 ifindex, __u32 *slot);
 
 /*
@@ -268,17 +287,8 @@ static __always_inline struct xb_fdb_cached *fdb_find(const struct xb_fdb_key *k
 	struct xb_fdb_val *v = bpf_map_lookup_elem(&fdb, key);
 	if (!v)
 		return 0;
-	if (set) {
-		/* A stale way first; else first in, first out: way 0 moves to way 1. */
-		if (set->way[0].gen != gen) {
-			c = &set->way[0];
-		} else if (set->way[1].gen != gen) {
-			c = &set->way[1];
-		} else {
-			set->way[1] = set->way[0];
-			c = &set->way[0];
-		}
-	}
+	if (set)
+		c = cache_way_to_fill(set, gen);
 	c->key = *key;
 	c->flags = v->flags;
 	c->port = v->port;
@@ -722,19 +732,10 @@ static __always_inline int xb_decide(struct xb_frame *f, __u32 ingress, __u16 ca
 
 	/*
 	 * Copy the decision for the flow's next frames, when it rests on nothing
-	 * but the MACs and maps under fdb_gen (xbridge.h, flow_cache). A stale way
-	 * first; else first in, first out.
+	 * but the MACs and maps under fdb_gen (xbridge.h, flow_cache).
 	 */
 	if (fset && !(in_flags & (XB_PORT_VLAN | XB_PORT_NEIGH))) {
-		struct xb_flow *fl;
-		if (fset->way[0].gen != gen) {
-			fl = &fset->way[0];
-		} else if (fset->way[1].gen != gen) {
-			fl = &fset->way[1];
-		} else {
-			fset->way[1] = fset->way[0];
-			fl = &fset->way[0];
-		}
+		struct xb_flow *fl = cache_way_to_fill(fset, gen);
 		fl->key[0] = fkey[0];
 		fl->key[1] = fkey[1];
 		fl->key[2] = fkey[2];
