@@ -29,6 +29,13 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 const volatile __u32 xb_trace = 0;
 /* Set at load time where loads are ordered (x86): look up the fdb through fdb_cache (xbridge.h). */
 const volatile __u32 xb_fdb_cache = 0;
+/*
+ * Set at load time with the caches' size (dev.xbridge.bridge.CacheSize): the
+ * hashes keep their top bits, so a cache of 1 << b sets shifts by 32 - b. The
+ * loader sets the maps' max_entries to match. The verifier knows both values.
+ */
+const volatile __u32 xb_flow_cache_shift = 32 - XB_FLOW_CACHE_BITS;
+const volatile __u32 xb_fdb_cache_shift = 32 - XB_FDB_CACHE_BITS;
 
 /* ifindex -> slot, for ifindex < XB_IFINDEX_DIRECT. 0: not a port. */
 struct {
@@ -80,7 +87,7 @@ struct {
 /* Per CPU: copies of fdb lookups, valid while fdb_gen is unchanged (xbridge.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, XB_FDB_CACHE_SETS);
+	__uint(max_entries, 1 << XB_FDB_CACHE_BITS); /* the loader sets the configured size */
 	__type(key, __u32);
 	__type(value, struct xb_fdb_cache_set);
 } fdb_cache SEC(".maps");
@@ -88,7 +95,7 @@ struct {
 /* Per CPU: copies of REDIRECT decisions by ingress port and MACs, valid while fdb_gen is unchanged (xbridge.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, XB_FLOW_CACHE_SETS);
+	__uint(max_entries, 1 << XB_FLOW_CACHE_BITS); /* the loader sets the configured size */
 	__type(key, __u32);
 	__type(value, struct xb_flow_set);
 } flow_cache SEC(".maps");
@@ -205,10 +212,9 @@ static __always_inline __u32 fdb_cache_set(const struct xb_fdb_key *key)
 	const __u32 *w = (const void *)key;
 	__u32 h = (w[0] * 0x9e3779b1u) ^ (w[1] * 0x85ebca77u) ^ (w[2] * 0xc2b2ae3du);
 	h *= 0x9e3779b1u;
-	return h >> (32 - 12); /* XB_FDB_CACHE_SETS = 1 << 12 */
+	return h >> xb_fdb_cache_shift;
 }
 
-_Static_assert(XB_FDB_CACHE_SETS == 1 << 12, "fdb_cache_set takes 12 bits");
 _Static_assert(XB_FDB_CACHE_WAYS == 2, "fdb_find looks at two ways");
 _Static_assert(sizeof(struct xb_fdb_key) == 12, "fdb_key_equal compares three words");
 
@@ -393,7 +399,6 @@ static __always_inline void flow_key(__u32 *k, __u32 ingress, const struct ethhd
 	k[3] = w[2];
 }
 
-_Static_assert(XB_FLOW_CACHE_SETS == 1 << 11, "flow_cache_set takes 11 bits");
 _Static_assert(XB_FLOW_CACHE_WAYS == 2, "xb_decide looks at two ways");
 _Static_assert(sizeof(struct xb_flow) == 64, "a copied flow is one cache line");
 
@@ -401,7 +406,7 @@ _Static_assert(sizeof(struct xb_flow) == 64, "a copied flow is one cache line");
 static __always_inline struct xb_flow_set *flow_set_of(const __u32 *k)
 {
 	__u32 h = (k[0] * 0x9e3779b1u) ^ (k[1] * 0x85ebca77u) ^ (k[2] * 0xc2b2ae3du) ^ (k[3] * 0x27d4eb2fu);
-	__u32 at = (h * 0x9e3779b1u) >> (32 - 11);
+	__u32 at = (h * 0x9e3779b1u) >> xb_flow_cache_shift;
 	return bpf_map_lookup_elem(&flow_cache, &at);
 }
 

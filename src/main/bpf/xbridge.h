@@ -119,7 +119,8 @@ struct xb_fdb_val {
  * before kernel 6.15 (load-acquire), so the daemon turns the cache on only on
  * x86 (xb_fdb_cache). Misses are not cached.
  */
-#define XB_FDB_CACHE_SETS 4096 /* per CPU, a power of 2 */
+/* At most 1 << XB_FDB_CACHE_BITS sets per CPU; the loader may choose fewer (xb_fdb_cache_shift). */
+#define XB_FDB_CACHE_BITS 12
 #define XB_FDB_CACHE_WAYS 2
 
 struct xb_fdb_cached {
@@ -164,7 +165,8 @@ struct xb_fdb_cache_set {
  * What a frame of a copied flow still does itself: the egress check of its
  * entry point (can_take), the MTU check, and aging.
  */
-#define XB_FLOW_CACHE_SETS 2048 /* per CPU, a power of 2 */
+/* At most 1 << XB_FLOW_CACHE_BITS sets per CPU; the loader may choose fewer (xb_flow_cache_shift). */
+#define XB_FLOW_CACHE_BITS 11
 #define XB_FLOW_CACHE_WAYS 2
 
 struct xb_flow {

@@ -119,6 +119,25 @@ public final class BpfMap implements AutoCloseable {
     }
 
     /**
+     * The kernel memory the map takes, as the kernel accounts it: the {@code memlock} line of
+     * its fdinfo (bpf_map_show_fdinfo; the map's own map_mem_usage since 6.4, an estimate from
+     * its shape before). Per-CPU maps count every possible CPU. -1 if the kernel says nothing.
+     */
+    public long memlock() {
+        Path fdinfo = Path.of("/proc/self/fdinfo/" + fd());
+        try {
+            for (String line : java.nio.file.Files.readAllLines(fdinfo)) {
+                if (line.startsWith("memlock:")) {
+                    return Long.parseLong(line.substring("memlock:".length()).trim());
+                }
+            }
+            return -1;
+        } catch (java.io.IOException | NumberFormatException e) {
+            throw new IllegalStateException("map " + name + ": cannot read memlock from " + fdinfo + ": " + e, e);
+        }
+    }
+
+    /**
      * Bytes per value slot: per-CPU maps store each CPU's value at an 8-byte aligned stride
      * (round_up(value_size, 8) in kernel/bpf/syscall.c bpf_map_value_size), others just valueSize.
      */

@@ -6,6 +6,7 @@ import dev.xbridge.bpf.BpfMap;
 import dev.xbridge.bpf.BpfObject;
 import dev.xbridge.bpf.BpfProgram;
 import dev.xbridge.bpf.ClsBpf;
+import dev.xbridge.bpf.LibBpf;
 import dev.xbridge.bpf.Codec;
 import dev.xbridge.bpf.PerCpuMap;
 import dev.xbridge.bpf.TcDirection;
@@ -65,7 +66,7 @@ public final class Datapath implements AutoCloseable {
     private final PerCpuMap<Integer, PortStats> stats;
     private final TypedMap<Integer, Decision> trace;
     private final int fdbMax;
-    private final boolean fdbCache;
+    private final CacheSize caches;
     private final Arena mappings = Arena.ofShared();
     /** fdb_gen's one u64, mapped: bumped after every change of the fdb, ports and port_slots maps (xbridge.h, fdb_cache, flow_cache). */
     private final MemorySegment fdbGen;
@@ -82,10 +83,10 @@ public final class Datapath implements AutoCloseable {
      */
     private final java.util.concurrent.locks.ReentrantLock fdbLock = new java.util.concurrent.locks.ReentrantLock();
 
-    private Datapath(BpfObject object, int fdbMax, boolean fdbCache) {
+    private Datapath(BpfObject object, int fdbMax, CacheSize caches) {
         this.object = object;
         this.fdbMax = fdbMax;
-        this.fdbCache = fdbCache;
+        this.caches = caches;
         this.fdbGen = object.map("fdb_gen").mmap(mappings);
         this.xdp = object.program("xbridge_xdp");
         this.tc = object.program("xbridge_tc");
@@ -100,34 +101,49 @@ public final class Datapath implements AutoCloseable {
     }
 
     /**
-     * Opens and loads the datapath, with the per-CPU FDB cache where this machine's loads are
-     * ordered ({@link #fdbCacheSafeHere}).
+     * Opens and loads the datapath, with the per-CPU caches where this machine's loads are
+     * ordered ({@link #fdbCacheSafeHere}), sized to {@link CacheSize#DEFAULT_BUDGET}.
      *
      * @param fdbMax capacity of the FDB map (entries across all bridges)
      * @param trace record every decision in the trace map (tests); costs a map write per frame
      */
     public static Datapath load(int fdbMax, boolean trace) {
-        return load(fdbMax, trace, fdbCacheSafeHere());
+        return load(fdbMax, trace, cachesFor(CacheSize.DEFAULT_BUDGET));
+    }
+
+    /**
+     * The caches a budget allows here: {@link CacheSize#OFF} where loads are not ordered
+     * ({@link #fdbCacheSafeHere}), else the largest that fits over the possible CPUs.
+     */
+    public static CacheSize cachesFor(long budget) {
+        return fdbCacheSafeHere() ? CacheSize.fitting(budget, LibBpf.possibleCpus()) : CacheSize.OFF;
     }
 
     /**
      * Opens and loads the datapath.
      *
-     * @param fdbCache look FDB entries up through the per-CPU fdb_cache, and known flows'
-     *     decisions up in flow_cache (xbridge.h); only correct where the CPU keeps loads in order
+     * @param caches the size of the per-CPU fdb_cache and flow_cache (xbridge.h), or
+     *     {@link CacheSize#OFF}: every frame then reads the maps; on only where the CPU keeps
+     *     loads in order
      */
-    public static Datapath load(int fdbMax, boolean trace, boolean fdbCache) {
+    public static Datapath load(int fdbMax, boolean trace, CacheSize caches) {
         BpfObject object = BpfObject.openResource(OBJECT_RESOURCE);
         try {
             object.setMaxEntries("fdb", fdbMax);
             if (trace) {
                 object.setConstant("xb_trace", 1);
             }
-            if (fdbCache) {
+            // Off, each map keeps one set (a map has at least one entry) and the verifier
+            // prunes the code that would use it.
+            object.setMaxEntries("flow_cache", Math.max(caches.flowSets(), 1));
+            object.setMaxEntries("fdb_cache", Math.max(caches.fdbSets(), 1));
+            object.setConstant("xb_flow_cache_shift", caches.flowShift());
+            object.setConstant("xb_fdb_cache_shift", caches.fdbShift());
+            if (caches.on()) {
                 object.setConstant("xb_fdb_cache", 1);
             }
             object.load();
-            return new Datapath(object, fdbMax, fdbCache);
+            return new Datapath(object, fdbMax, caches);
         } catch (RuntimeException e) {
             object.close();
             throw e;
@@ -147,7 +163,21 @@ public final class Datapath implements AutoCloseable {
 
     /** Whether this datapath looks FDB entries up through the per-CPU cache. */
     public boolean fdbCache() {
-        return fdbCache;
+        return caches.on();
+    }
+
+    /** The size of its per-CPU caches. */
+    public CacheSize caches() {
+        return caches;
+    }
+
+    /**
+     * The kernel memory its maps take, as the kernel accounts it ({@code memlock} in each map's
+     * fdinfo): per-CPU maps count every possible CPU. -1 where the kernel does not say.
+     */
+    public long kernelMemory() {
+        long[] each = object.mapNames().stream().mapToLong(name -> object.map(name).memlock()).toArray();
+        return java.util.Arrays.stream(each).anyMatch(n -> n < 0) ? -1 : java.util.Arrays.stream(each).sum();
     }
 
     /** The FDB generation: how many changes of the fdb map have been announced to the datapath. */

@@ -4,6 +4,7 @@ import dev.xbridge.bpf.BpfProgram;
 import dev.xbridge.bpf.LibBpf;
 import dev.xbridge.bridge.Acceleration;
 import dev.xbridge.bridge.Bridge;
+import dev.xbridge.bridge.CacheSize;
 import dev.xbridge.bridge.Datapath;
 import dev.xbridge.bridge.KernelState;
 import dev.xbridge.bridge.Peer;
@@ -195,8 +196,18 @@ final class DoctorCommand implements Callable<Integer> {
     }
 
     private static Check datapath() {
-        try (Datapath d = Datapath.load(1024, false)) {
-            return new Check("datapath", Result.OK, "the verifier accepts the XDP and TC programs (" + Datapath.OBJECT_RESOURCE + ")", "");
+        try (Datapath d = Datapath.load(Datapath.DEFAULT_FDB_MAX, false)) {
+            long kernel = d.kernelMemory();
+            int cpus = LibBpf.possibleCpus();
+            String caches = d.caches().on()
+                    ? "per-CPU caches " + d.caches() + " x " + cpus + " possible CPUs (run --cache-memory, default "
+                            + CacheSize.bytes(CacheSize.DEFAULT_BUDGET) + ")"
+                    : "per-CPU caches off (loads may be reordered on " + System.getProperty("os.arch") + ")";
+            return new Check("datapath", Result.OK, "the verifier accepts the XDP and TC programs ("
+                    + Datapath.OBJECT_RESOURCE + "); with the defaults their maps take "
+                    + (kernel < 0 ? "an amount of kernel memory this kernel does not report" : CacheSize.bytes(kernel)
+                            + " of kernel memory")
+                    + "; " + caches, "");
         } catch (Throwable t) {
             return new Check("datapath", Result.FAIL, "load failed: " + Main.message(t),
                     "report it with the kernel version; xbridge cannot run on this kernel");

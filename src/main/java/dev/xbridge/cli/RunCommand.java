@@ -6,6 +6,7 @@ import dev.xbridge.daemon.Options;
 import dev.xbridge.daemon.Privileges;
 import dev.xbridge.daemon.Status;
 import java.nio.file.Path;
+import dev.xbridge.bridge.CacheSize;
 import dev.xbridge.bridge.HookChoice;
 import dev.xbridge.bridge.TcAttach;
 import java.util.LinkedHashMap;
@@ -39,6 +40,11 @@ final class RunCommand implements Callable<Integer> {
 
     @Option(names = "--fdb-max", defaultValue = "65536", description = "FDB map capacity (default: ${DEFAULT-VALUE}).")
     int fdbMax;
+
+    @Option(names = "--cache-memory", paramLabel = "SIZE", defaultValue = "32M",
+            description = "Kernel memory the datapath's per-CPU flow and FDB caches may take over all possible CPUs;"
+                    + " at most 640K a CPU, fewer sets where CPUs are many, 0 for none (default: ${DEFAULT-VALUE}).")
+    String cacheMemory;
 
     @Option(names = "--reprobe-ms", defaultValue = "2000",
             description = "How often veth peers' offloads are checked again, in ms (default: ${DEFAULT-VALUE}).")
@@ -80,6 +86,14 @@ final class RunCommand implements Callable<Integer> {
         return out;
     }
 
+    static long parseCacheMemory(String s) {
+        try {
+            return CacheSize.parseBytes(s);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--cache-memory " + e.getMessage(), e);
+        }
+    }
+
     static TcAttach parseTcAttach(String s) {
         try {
             return TcAttach.valueOf(s.trim().toUpperCase(java.util.Locale.ROOT));
@@ -97,7 +111,7 @@ final class RunCommand implements Callable<Integer> {
         Privileges.requireForRun();
         Options options = new Options(new LinkedHashSet<>(bridges), new LinkedHashSet<>(ports), fdbMax,
                 reprobeMillis, socket != null ? socket : ControlClient.defaultSocket(), !noAgingRefresh,
-                monitorBuffer, parseHooks(hooks), parseTcAttach(tcAttach));
+                monitorBuffer, parseHooks(hooks), parseTcAttach(tcAttach), parseCacheMemory(cacheMemory));
         AtomicBoolean stop = new AtomicBoolean();
         CountDownLatch stopped = new CountDownLatch(1);
         // SIGTERM and SIGINT run shutdown hooks: ask the loop to stop, then wait for its cleanup.

@@ -40,7 +40,7 @@ final class StatusCommand implements Callable<Integer> {
                         + status.bridges().stream().map(Status.BridgeStatus::name).collect(Collectors.joining(", ")));
             }
             status = new Status(status.pid(), status.started(), status.events(), status.resyncs(),
-                    status.fdbWriteFailures(), only);
+                    status.fdbWriteFailures(), status.datapath(), only);
         }
         if (query.json) {
             DaemonQuery.printJson(status);
@@ -48,6 +48,9 @@ final class StatusCommand implements Callable<Integer> {
         }
         System.out.println("xbridge daemon pid " + status.pid() + ", up since " + status.started() + "; "
                 + status.events() + " kernel events, " + status.resyncs() + " resyncs");
+        if (status.datapath() != null) {
+            System.out.println(status.datapath().describe());
+        }
         for (Status.BridgeStatus b : status.bridges()) {
             System.out.println();
             System.out.println("bridge " + b.name() + (b.up() ? " (up" : " (down") + ", ageing " + b.ageingSeconds() + " s)");

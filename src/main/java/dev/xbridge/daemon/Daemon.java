@@ -1,7 +1,9 @@
 package dev.xbridge.daemon;
 
+import dev.xbridge.bpf.LibBpf;
 import dev.xbridge.bridge.Acceleration;
 import dev.xbridge.bridge.Bridge;
+import dev.xbridge.bridge.CacheSize;
 import dev.xbridge.bridge.Datapath;
 import dev.xbridge.bridge.KernelState;
 import dev.xbridge.bridge.Netfilter;
@@ -72,7 +74,7 @@ public final class Daemon implements AutoCloseable {
         monitor = RtMonitor.open(options.monitorBuffer());
         KernelState first = dumpLinks();
         validateSelection(first);
-        datapath = Datapath.load(options.fdbMax(), false);
+        datapath = Datapath.load(options.fdbMax(), false, caches());
         peers = new VethPeers(rt);
         reconciler = new Reconciler(datapath, peers,
                 new Acceleration(options.bridges(), options.ports(), options.hooks()), options.tcAttach(),
@@ -86,6 +88,26 @@ public final class Daemon implements AutoCloseable {
         control = ControlServer.start(options.socket(), this);
         long now = System.nanoTime();
         nextReprobe = now + options.reprobeMillis() * 1_000_000;
+    }
+
+    /** The per-CPU caches --cache-memory allows here, saying why when there are none. */
+    private CacheSize caches() {
+        if (!Datapath.fdbCacheSafeHere()) {
+            LOG.info(() -> "per-CPU caches off: " + System.getProperty("os.arch")
+                    + " may reorder loads, and the caches' generation check relies on x86's order");
+            return CacheSize.OFF;
+        }
+        int cpus = LibBpf.possibleCpus();
+        CacheSize caches = CacheSize.fitting(options.cacheMemory(), cpus);
+        if (!caches.on()) {
+            LOG.warning(() -> "per-CPU caches off: --cache-memory " + options.cacheMemory() + " bytes is less than the"
+                    + " smallest caches (" + CacheSize.bytes(new CacheSize(CacheSize.MIN_BITS).bytesPerCpu()) + " a CPU x "
+                    + cpus + " possible CPUs); every frame reads the maps");
+        } else {
+            LOG.info(() -> "per-CPU caches: " + caches + " x " + cpus + " possible CPUs = "
+                    + CacheSize.bytes(caches.bytesPerCpu() * cpus));
+        }
+        return caches;
     }
 
     /** Fails with the names that do exist when --bridge or --port names something absent. */

@@ -1,5 +1,6 @@
 package dev.xbridge.daemon;
 
+import dev.xbridge.bridge.CacheSize;
 import dev.xbridge.bridge.HookChoice;
 import dev.xbridge.bridge.TcAttach;
 import java.util.Map;
@@ -18,12 +19,15 @@ import java.util.Set;
  * @param monitorBuffer receive buffer of the rtnetlink monitor socket, in bytes
  * @param hooks hook overrides by port or bridge name ({@code --hook NAME=CHOICE})
  * @param tcAttach how the TC entry attaches ({@code --tc-attach})
+ * @param cacheMemory bytes the datapath's per-CPU caches may take over all possible CPUs
+ *     ({@code --cache-memory}; {@link CacheSize#fitting})
  */
 public record Options(Set<String> bridges, Set<String> ports, int fdbMax, long reprobeMillis, java.nio.file.Path socket,
-        boolean agingRefresh, int monitorBuffer, Map<String, HookChoice> hooks, TcAttach tcAttach) {
+        boolean agingRefresh, int monitorBuffer, Map<String, HookChoice> hooks, TcAttach tcAttach, long cacheMemory) {
 
     public Options(Set<String> bridges, Set<String> ports, int fdbMax, long reprobeMillis, java.nio.file.Path socket,
             boolean agingRefresh, int monitorBuffer) {
-        this(bridges, ports, fdbMax, reprobeMillis, socket, agingRefresh, monitorBuffer, Map.of(), TcAttach.AUTO);
+        this(bridges, ports, fdbMax, reprobeMillis, socket, agingRefresh, monitorBuffer, Map.of(), TcAttach.AUTO,
+                CacheSize.DEFAULT_BUDGET);
     }
 }

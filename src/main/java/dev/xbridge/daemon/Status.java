@@ -1,6 +1,9 @@
 package dev.xbridge.daemon;
 
+import dev.xbridge.bpf.LibBpf;
 import dev.xbridge.bridge.Bridge;
+import dev.xbridge.bridge.CacheSize;
+import dev.xbridge.bridge.Datapath;
 import dev.xbridge.bridge.KernelState;
 import dev.xbridge.bridge.PortStats;
 import dev.xbridge.bridge.PortView;
@@ -19,7 +22,34 @@ import java.util.Map;
  * serialises to JSON for {@code --json} and over the control socket.
  */
 public record Status(long pid, String started, long events, long resyncs,
-        long fdbWriteFailures, List<BridgeStatus> bridges) {
+        long fdbWriteFailures, DatapathStatus datapath, List<BridgeStatus> bridges) {
+
+    /**
+     * The loaded datapath's memory.
+     *
+     * @param kernelBytes what its maps take, as the kernel accounts it (memlock); -1 if it does not say
+     * @param possibleCpus CPUs the kernel allocates per-CPU values for
+     * @param flowCacheSets flow_cache's sets per CPU, 0 with the caches off
+     * @param fdbCacheSets fdb_cache's sets per CPU, 0 with the caches off
+     * @param cacheBytes what both caches take over all possible CPUs
+     */
+    public record DatapathStatus(long kernelBytes, int possibleCpus, int flowCacheSets, int fdbCacheSets,
+            long cacheBytes) {
+        static DatapathStatus of(Datapath dp) {
+            int cpus = LibBpf.possibleCpus();
+            CacheSize c = dp.caches();
+            return new DatapathStatus(dp.kernelMemory(), cpus, c.flowSets(), c.fdbSets(), c.bytesPerCpu() * cpus);
+        }
+
+        /** One line for the human status. */
+        public String describe() {
+            String kernel = kernelBytes < 0 ? "kernel memory not reported" : CacheSize.bytes(kernelBytes) + " of kernel memory";
+            String caches = flowCacheSets == 0 ? "per-CPU caches off"
+                    : "per-CPU caches " + flowCacheSets + " flow sets and " + fdbCacheSets + " FDB sets x "
+                            + possibleCpus + " possible CPUs = " + CacheSize.bytes(cacheBytes);
+            return "datapath: " + kernel + " in maps; " + caches;
+        }
+    }
 
     /** @param ageingSeconds the bridge's ageing_time */
     public record BridgeStatus(String name, int index, boolean up, double ageingSeconds, List<PortStatus> ports) {}
@@ -87,6 +117,6 @@ public record Status(long pid, String started, long events, long resyncs,
             bridges.add(new BridgeStatus(b.name(), b.index(), b.isUp(), b.ageingCentis() / 100.0, ports));
         }
         return new Status(ProcessHandle.current().pid(), d.started().toString(), d.events(), d.resyncs(),
-                d.reconciler().fdbWriteFailures(), bridges);
+                d.reconciler().fdbWriteFailures(), DatapathStatus.of(d.datapath()), bridges);
     }
 }

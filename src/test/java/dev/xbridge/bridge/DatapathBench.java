@@ -29,13 +29,13 @@ public final class DatapathBench implements AutoCloseable {
         this.datapath = datapath;
     }
 
-    /** Requires root; {@code veths} pairs named p1/q1 ... pN/qN, all up; fdb_cache as the machine allows. */
+    /** Requires root; {@code veths} pairs named p1/q1 ... pN/qN, all up; the caches as the daemon's default. */
     public static DatapathBench open(String prefix, int veths) {
-        return open(prefix, veths, Datapath.fdbCacheSafeHere());
+        return open(prefix, veths, Datapath.cachesFor(CacheSize.DEFAULT_BUDGET));
     }
 
-    /** As {@link #open(String, int)}, with fdb_cache on or off. */
-    public static DatapathBench open(String prefix, int veths, boolean fdbCache) {
+    /** As {@link #open(String, int)}, with per-CPU caches of the given size, or none. */
+    public static DatapathBench open(String prefix, int veths, CacheSize caches) {
         Requires.root();
         Netns netns = Netns.create(prefix);
         try {
@@ -48,7 +48,7 @@ public final class DatapathBench implements AutoCloseable {
             }
             NetNamespace inside = netns.enter();
             inside.run(() -> dev.xbridge.bench.Cpus.pin(0, dev.xbridge.bench.Cpus.current()));
-            DatapathBench bench = new DatapathBench(netns, inside, inside.call(() -> Datapath.load(1024, true, fdbCache)));
+            DatapathBench bench = new DatapathBench(netns, inside, inside.call(() -> Datapath.load(1024, true, caches)));
             bench.ports.addAll(ifindexes);
             return bench;
         } catch (RuntimeException e) {

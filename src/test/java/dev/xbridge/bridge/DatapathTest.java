@@ -64,9 +64,14 @@ class DatapathTest {
         return Entry.XDP;
     }
 
+    /** The per-CPU caches of the datapath under test: the daemon's default on this machine. */
+    CacheSize caches() {
+        return Datapath.cachesFor(CacheSize.DEFAULT_BUDGET);
+    }
+
     /** Whether the datapath under test looks FDB entries up through its per-CPU cache. */
-    boolean fdbCache() {
-        return Datapath.fdbCacheSafeHere();
+    final boolean fdbCache() {
+        return caches().on();
     }
 
     DatapathBench bench;
@@ -79,7 +84,7 @@ class DatapathTest {
 
     @BeforeAll
     void setUp() {
-        bench = DatapathBench.open("xbt-dp", 4, fdbCache());
+        bench = DatapathBench.open("xbt-dp", 4, caches());
         dp = bench.datapath();
         inside = bench.inside();
         p1 = bench.port(1);
@@ -591,11 +596,13 @@ class DatapathTest {
         assertLayout(btf, "xb_fdb_cached", CACHED_SIZE, "key", 0, "flags", FdbKey.SIZE, "out_flags", 14,
                 "port", CACHED_PORT_OFFSET, "out_slot", 20, "out_mtu", 24, "out_found", 28, "out_state", 29,
                 "pad", 30, "gen", CACHED_GEN_OFFSET, "sampled_ns", 40);
-        assertLayout(btf, "xb_fdb_cache_set", CACHE_WAYS * CACHED_SIZE, "way", 0);
+        assertLayout(btf, "xb_fdb_cache_set", CacheSize.FDB_SET_BYTES, "way", 0);
+        assertThat(CacheSize.FDB_SET_BYTES).isEqualTo(CACHE_WAYS * CACHED_SIZE);
         assertLayout(btf, "xb_flow", FLOW_SIZE, "key", 0, "gen", FLOW_GEN_OFFSET, "sampled_ns", 24, "bridge", 32,
                 "in_slot", 36, "egress", FLOW_EGRESS_OFFSET, "out_slot", 44, "out_mtu", 48, "sample_ms", 52,
                 "out_flags", 56, "pad", 58);
-        assertLayout(btf, "xb_flow_set", FLOW_WAYS * FLOW_SIZE, "way", 0);
+        assertLayout(btf, "xb_flow_set", CacheSize.FLOW_SET_BYTES, "way", 0);
+        assertThat(CacheSize.FLOW_SET_BYTES).isEqualTo(FLOW_WAYS * FLOW_SIZE);
     }
 
     /** struct xb_flow and xb_flow_set, which only this test reads from Java. */
@@ -856,14 +863,16 @@ class DatapathTest {
         return cached;
     }
 
-    /** fdb_cache_set() of xbridge.bpf.c, for keys of {@link #BRIDGE} without a VLAN. */
-    static int cacheSet(MacAddress mac) {
+    /** fdb_cache_set() of xbridge.bpf.c at the datapath's size, for keys of {@link #BRIDGE} without a VLAN. */
+    int cacheSet(MacAddress mac) {
         byte[] m = mac.bytes();
         int w0 = BRIDGE;
         int w1 = (m[0] & 0xff) << 16 | (m[1] & 0xff) << 24;
         int w2 = (m[2] & 0xff) | (m[3] & 0xff) << 8 | (m[4] & 0xff) << 16 | (m[5] & 0xff) << 24;
         int h = (w0 * 0x9e3779b1) ^ (w1 * 0x85ebca77) ^ (w2 * 0xc2b2ae3d);
-        return (h * 0x9e3779b1) >>> 20;
+        // Without caches the keys need only be alike for the test to run: the full size's sets.
+        int sets = dp.caches().on() ? dp.caches().fdbSets() : CacheSize.FULL.fdbSets();
+        return (h * 0x9e3779b1) >>> (32 - Integer.numberOfTrailingZeros(sets));
     }
 
     /**
@@ -914,6 +923,88 @@ class DatapathTest {
             return null;
         });
         assertPass(run(p1, Frames.ipv4(y, x)), Reason.PASS_SAME_PORT);
+    }
+
+    /**
+     * More flows than the caches hold: with the smallest caches (SmallCacheDatapathTest)
+     * copies push each other out of their sets on every round, and each frame still goes where
+     * its destination's entry says, also after entries move.
+     */
+    @Test
+    void moreFlowsThanTheCachesHoldStillGoWhereTheirEntriesSay() {
+        List<MacAddress> left = new ArrayList<>();
+        List<MacAddress> right = new ArrayList<>();
+        for (int i = 0; i < 24; i++) {
+            left.add(MacAddress.of(new byte[] {0x02, 0x21, 0, 0, 1, (byte) i}));
+            right.add(MacAddress.of(new byte[] {0x02, 0x21, 0, 0, 2, (byte) i}));
+        }
+        in(() -> {
+            left.forEach(m -> dp.putFdb(new FdbKey(BRIDGE, 0, m), new FdbValue(p1, FdbValue.REFRESH, 0)));
+            right.forEach(m -> dp.putFdb(new FdbKey(BRIDGE, 0, m), new FdbValue(p2, FdbValue.REFRESH, 0)));
+            return null;
+        });
+        Set<MacAddress> moved = new HashSet<>();
+        for (int round = 0; round < 3; round++) {
+            if (round == 2) {
+                // Every other right-hand MAC moves to p1: their copies must not decide any more.
+                for (int i = 0; i < right.size(); i += 2) {
+                    MacAddress m = right.get(i);
+                    moved.add(m);
+                    in(() -> {
+                        dp.putFdb(new FdbKey(BRIDGE, 0, m), new FdbValue(p1, FdbValue.REFRESH, 0));
+                        return null;
+                    });
+                }
+            }
+            for (MacAddress l : left) {
+                for (MacAddress r : right) {
+                    String flow = l + " > " + r + ", round " + round;
+                    Outcome there = run(p1, Frames.ipv4(r, l));
+                    if (moved.contains(r)) {
+                        assertPass(there, Reason.PASS_SAME_PORT);
+                    } else {
+                        assertThat(there.decision().reason()).as(flow).isEqualTo(Reason.REDIRECT);
+                        assertThat(there.decision().egress()).as(flow).isEqualTo(p2);
+                    }
+                    Outcome back = run(moved.contains(r) ? p1 : p2, Frames.ipv4(l, r));
+                    if (moved.contains(r)) {
+                        assertPass(back, Reason.PASS_SAME_PORT);
+                    } else {
+                        assertThat(back.decision().reason()).as("back: " + flow).isEqualTo(Reason.REDIRECT);
+                        assertThat(back.decision().egress()).as("back: " + flow).isEqualTo(p1);
+                    }
+                }
+            }
+        }
+        if (fdbCache()) {
+            // The last round redirected 2 x 24 x 12 flows. The hash spreads them over every
+            // set, so at least half of what fits is copied (all of it in the smallest caches).
+            int redirected = 2 * left.size() * (right.size() - moved.size());
+            assertThat(flowsNow()).as("copies of the last round's flows, at most two a set")
+                    .hasSizeLessThanOrEqualTo(Math.min(redirected, 2 * caches().flowSets()))
+                    .hasSizeGreaterThanOrEqualTo(Math.min(redirected, 2 * caches().flowSets()) / 2);
+        }
+    }
+
+    /**
+     * The caches have the size they were loaded with, and the kernel's own accounting of the
+     * maps (memlock; per-CPU values for every possible CPU) agrees: a smaller size, or none,
+     * does take less memory.
+     */
+    @Test
+    void theCachesTakeTheMemoryTheirSizeSays() {
+        long cpus = LibBpf.possibleCpus();
+        var flows = dp.rawMap("flow_cache");
+        var entries = dp.rawMap("fdb_cache");
+        int flowSets = Math.max(caches().flowSets(), 1);
+        int fdbSets = Math.max(caches().fdbSets(), 1);
+        assertThat(flows.maxEntries()).isEqualTo(flowSets);
+        assertThat(entries.maxEntries()).isEqualTo(fdbSets);
+        long flowBytes = flowSets * CacheSize.FLOW_SET_BYTES * cpus;
+        long fdbBytes = fdbSets * CacheSize.FDB_SET_BYTES * cpus;
+        assertThat(flows.memlock()).as("flow_cache memlock").isBetween(flowBytes, flowBytes + flowBytes / 8 + 8192);
+        assertThat(entries.memlock()).as("fdb_cache memlock").isBetween(fdbBytes, fdbBytes + fdbBytes / 8 + 8192);
+        assertThat(dp.kernelMemory()).isGreaterThan(flows.memlock() + entries.memlock());
     }
 
     @Test

@@ -6,7 +6,7 @@ package dev.xbridge.bridge;
  */
 class UncachedDatapathTest extends DatapathTest {
     @Override
-    boolean fdbCache() {
-        return false;
+    CacheSize caches() {
+        return CacheSize.OFF;
     }
 }

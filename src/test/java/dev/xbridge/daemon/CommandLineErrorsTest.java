@@ -68,6 +68,18 @@ class CommandLineErrorsTest {
     }
 
     @Test
+    void aCacheBudgetThatIsNoSizeIsRefusedWithTheFormItTakes() {
+        Requires.root();
+        try (BridgeLab lab = BridgeLab.builder().prefix("xbt").hosts(1).build()) {
+            Command.Result r = xbridge(lab.switchNs(), "run", "--cache-memory", "lots", "--socket", "/run/xbridge/xbt-e8.sock");
+            assertThat(r.exitCode()).isEqualTo(1);
+            assertThat(r.stderr()).contains("--cache-memory 'lots' is not a size: use bytes or a K, M or G suffix, e.g. 32M");
+            assertThat(lab.switchNs().exec("ip", "-d", "link", "show", "dev", "p1").stdout())
+                    .as("nothing attached after a refused start").doesNotContain("prog/xdp");
+        }
+    }
+
+    @Test
     void withoutPrivilegesRunSaysWhatIsMissingAndWhatToDo() {
         Requires.root(); // to drop them: uid 0 with an empty capability bounding set has no privileges
         try (Netns ns = Netns.create("xbt-np")) {

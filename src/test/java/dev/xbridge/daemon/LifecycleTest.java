@@ -4,6 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.xbridge.bpf.LibBpf;
+import dev.xbridge.bridge.CacheSize;
+import dev.xbridge.bridge.Datapath;
 import dev.xbridge.testbed.BridgeLab;
 import dev.xbridge.testbed.Command;
 import dev.xbridge.testbed.DaemonProcess;
@@ -153,7 +156,7 @@ class LifecycleTest {
         daemon = null;
         List<String> run = new ArrayList<>(List.of("ip", "netns", "exec", lab.switchNs().name()));
         run.addAll(DaemonProcess.javaCommand());
-        run.add("run");
+        run.addAll(List.of("run", "--cache-memory", "100K"));
         Process p = new ProcessBuilder(run).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         try {
@@ -174,11 +177,20 @@ class LifecycleTest {
             assertThat(json.path("bridges").path(0).path("name").asText()).isEqualTo("br0");
             assertThat(json.path("bridges").path(0).path("ports")).hasSize(2);
             assertThat(json.path("bridges").path(0).path("ports").path(0).path("hook").asText()).isEqualTo("xdp");
+            CacheSize small = Datapath.cachesFor(100 << 10);
+            JsonNode datapath = json.path("datapath");
+            assertThat(datapath.path("flowCacheSets").asInt()).as("--cache-memory 100K").isEqualTo(small.flowSets());
+            assertThat(datapath.path("fdbCacheSets").asInt()).isEqualTo(small.fdbSets());
+            assertThat(datapath.path("possibleCpus").asInt()).isEqualTo(LibBpf.possibleCpus());
+            assertThat(datapath.path("cacheBytes").asLong()).isEqualTo(small.bytesPerCpu() * LibBpf.possibleCpus())
+                    .isLessThanOrEqualTo(100 << 10);
+            assertThat(datapath.path("kernelBytes").asLong()).as("the maps' memlock").isGreaterThan(datapath.path("cacheBytes").asLong());
 
             List<String> human = new ArrayList<>(status.subList(0, status.size() - 1));
             Command.Result table = Command.run(Duration.ofSeconds(30), human.toArray(String[]::new));
             assertThat(table.stdout()).contains("bridge br0").contains("PORT").contains("REASON").contains("p1")
-                    .contains("native XDP: peer eth0");
+                    .contains("native XDP: peer eth0")
+                    .contains(small.on() ? "per-CPU caches " + small.flowSets() + " flow sets and " : "per-CPU caches off");
         } finally {
             p.destroy();
             p.waitFor();
