@@ -17,6 +17,7 @@ final class NetlinkSocket implements AutoCloseable {
     static final int NETLINK_NETFILTER = 12;
     // linux/netlink.h, SOL_NETLINK options
     static final int NETLINK_ADD_MEMBERSHIP = 1;
+    static final int NETLINK_LISTEN_ALL_NSID = 8;
     static final int NETLINK_CAP_ACK = 10;
     static final int NETLINK_EXT_ACK = 11;
     static final int NETLINK_GET_STRICT_CHK = 12;
@@ -139,6 +140,21 @@ final class NetlinkSocket implements AutoCloseable {
             buffer = arena.allocate(Wire.align(size) * 2, 8);
         }
         return Socket.recv(fd, buffer, flags);
+    }
+
+    /**
+     * As {@link #receive}, also reporting the first int of the datagram's {@code level}/{@code type}
+     * control message in {@code controlInt[0]} (left as it is when there is none).
+     */
+    long receive(int flags, int level, int type, int[] controlInt) {
+        long size = Socket.recv(fd, buffer, flags | Socket.MSG_PEEK | Socket.MSG_TRUNC);
+        if (size < 0) {
+            return size;
+        }
+        if (size > buffer.byteSize()) {
+            buffer = arena.allocate(Wire.align(size) * 2, 8);
+        }
+        return Socket.recvmsg(fd, buffer, flags, level, type, controlInt);
     }
 
     MemorySegment buffer() {

@@ -50,7 +50,19 @@ public final class Socket {
             FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_LONG, C_INT, C_POINTER, C_INT));
     private static final MethodHandle RECV =
             Native.libc("recv", FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_LONG, C_INT));
+    private static final MethodHandle RECVMSG =
+            Native.libc("recvmsg", FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_INT));
     private static final MethodHandle POLL = Native.libc("poll", FunctionDescriptor.of(C_INT, C_POINTER, C_LONG, C_INT));
+
+    // struct msghdr (x86-64/aarch64 LP64): msg_name, msg_namelen (+4), msg_iov, msg_iovlen,
+    // msg_control, msg_controllen, msg_flags (+4)
+    static final long MSGHDR_SIZE = 56;
+    static final long MSGHDR_IOV_OFFSET = 16;
+    static final long MSGHDR_IOVLEN_OFFSET = 24;
+    static final long MSGHDR_CONTROL_OFFSET = 32;
+    static final long MSGHDR_CONTROLLEN_OFFSET = 40;
+    // struct cmsghdr: size_t cmsg_len; int cmsg_level; int cmsg_type; data at 16 (CMSG_ALIGN(16))
+    static final long CMSGHDR_SIZE = 16;
 
     private Socket() {}
 
@@ -141,6 +153,77 @@ public final class Socket {
             MemorySegment capture = Native.allocateCapture(arena);
             long n = (long) RECV.invokeExact(capture, fd, buffer, buffer.byteSize(), flags);
             return n >= 0 ? n : -Native.errno(capture);
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    /**
+     * recvmsg(2) of one datagram into {@code buffer}, with ancillary data: the first int of
+     * each control message of {@code level}/{@code type} goes to {@code controlInt[0]}, which
+     * is left as it is when there is none (the caller sets its "none"). Returns the byte count or
+     * -errno, as {@link #recv}.
+     */
+    public static long recvmsg(int fd, MemorySegment buffer, int flags, int level, int type, int[] controlInt) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment capture = Native.allocateCapture(arena);
+            MemorySegment iov = arena.allocate(16, 8);
+            iov.set(ValueLayout.ADDRESS, 0, buffer);
+            iov.set(ValueLayout.JAVA_LONG, 8, buffer.byteSize());
+            MemorySegment control = arena.allocate(256, 8);
+            MemorySegment msg = arena.allocate(MSGHDR_SIZE, 8);
+            msg.set(ValueLayout.ADDRESS, MSGHDR_IOV_OFFSET, iov);
+            msg.set(ValueLayout.JAVA_LONG, MSGHDR_IOVLEN_OFFSET, 1);
+            msg.set(ValueLayout.ADDRESS, MSGHDR_CONTROL_OFFSET, control);
+            msg.set(ValueLayout.JAVA_LONG, MSGHDR_CONTROLLEN_OFFSET, control.byteSize());
+            long n = (long) RECVMSG.invokeExact(capture, fd, msg, flags);
+            if (n < 0) {
+                return -Native.errno(capture);
+            }
+            long length = msg.get(ValueLayout.JAVA_LONG, MSGHDR_CONTROLLEN_OFFSET);
+            for (long at = 0; at + CMSGHDR_SIZE <= length; ) {
+                long len = control.get(ValueLayout.JAVA_LONG, at);
+                if (len < CMSGHDR_SIZE || at + len > length) {
+                    break;
+                }
+                if (control.get(ValueLayout.JAVA_INT, at + 8) == level && control.get(ValueLayout.JAVA_INT, at + 12) == type
+                        && len >= CMSGHDR_SIZE + 4) {
+                    controlInt[0] = control.get(ValueLayout.JAVA_INT, at + CMSGHDR_SIZE);
+                }
+                at += (len + 7) & ~7L;
+            }
+            return n;
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    /**
+     * poll(2) for input on several fds: a bit per fd that is readable or in error (bit i for
+     * {@code fds[i]}), 0 on timeout, or -errno (e.g. -EINTR). At most 31 fds.
+     */
+    public static int pollIn(int[] fds, int timeoutMillis) {
+        if (fds.length > 31) {
+            throw new IllegalArgumentException("pollIn takes at most 31 fds, got " + fds.length);
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment capture = Native.allocateCapture(arena);
+            MemorySegment pfds = arena.allocate(8L * fds.length, 4);
+            for (int i = 0; i < fds.length; i++) {
+                pfds.set(ValueLayout.JAVA_INT, 8L * i, fds[i]);
+                pfds.set(ValueLayout.JAVA_SHORT, 8L * i + 4, POLLIN);
+            }
+            int rc = (int) POLL.invokeExact(capture, pfds, (long) fds.length, timeoutMillis);
+            if (rc < 0) {
+                return -Native.errno(capture);
+            }
+            int ready = 0;
+            for (int i = 0; i < fds.length; i++) {
+                if (pfds.get(ValueLayout.JAVA_SHORT, 8L * i + 6) != 0) {
+                    ready |= 1 << i;
+                }
+            }
+            return ready;
         } catch (Throwable t) {
             throw Native.rethrow(t);
         }
