@@ -47,8 +47,13 @@ final class RunCommand implements Callable<Integer> {
     String cacheMemory;
 
     @Option(names = "--reprobe-ms", defaultValue = "2000",
-            description = "How often veth peers' offloads are checked again, in ms (default: ${DEFAULT-VALUE}).")
+            description = "How often each port's tc state is read again, in ms: tcx attachments announce nothing (default: ${DEFAULT-VALUE}).")
     long reprobeMillis;
+
+    @Option(names = "--peer-reprobe-ms", defaultValue = "60000",
+            description = "How often every veth peer is probed again without a change announced, in ms: a safety net,"
+                    + " since peers' namespaces announce their changes (default: ${DEFAULT-VALUE}).")
+    long peerReprobeMillis;
 
     @Option(names = "--socket", paramLabel = "PATH", description = "Control socket (default: /run/xbridge/netns-INODE.sock).")
     Path socket;
@@ -108,10 +113,15 @@ final class RunCommand implements Callable<Integer> {
         if (fdbMax < 1) {
             throw new IllegalArgumentException("--fdb-max must be at least 1, got " + fdbMax);
         }
+        if (reprobeMillis < 1 || peerReprobeMillis < 1) {
+            throw new IllegalArgumentException("--reprobe-ms and --peer-reprobe-ms must be at least 1, got "
+                    + reprobeMillis + " and " + peerReprobeMillis);
+        }
         Privileges.requireForRun();
         Options options = new Options(new LinkedHashSet<>(bridges), new LinkedHashSet<>(ports), fdbMax,
                 reprobeMillis, socket != null ? socket : ControlClient.defaultSocket(), !noAgingRefresh,
-                monitorBuffer, parseHooks(hooks), parseTcAttach(tcAttach), parseCacheMemory(cacheMemory));
+                monitorBuffer, parseHooks(hooks), parseTcAttach(tcAttach), parseCacheMemory(cacheMemory),
+                peerReprobeMillis);
         AtomicBoolean stop = new AtomicBoolean();
         CountDownLatch stopped = new CountDownLatch(1);
         // SIGTERM and SIGINT run shutdown hooks: ask the loop to stop, then wait for its cleanup.

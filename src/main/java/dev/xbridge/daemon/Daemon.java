@@ -1,29 +1,41 @@
 package dev.xbridge.daemon;
 
+import dev.xbridge.bpf.BpfProgram;
 import dev.xbridge.bpf.LibBpf;
+import dev.xbridge.bpf.TcDirection;
 import dev.xbridge.bridge.Acceleration;
 import dev.xbridge.bridge.Bridge;
 import dev.xbridge.bridge.CacheSize;
 import dev.xbridge.bridge.Datapath;
 import dev.xbridge.bridge.KernelState;
 import dev.xbridge.bridge.Netfilter;
+import dev.xbridge.bridge.Port;
+import dev.xbridge.bridge.PortView;
 import dev.xbridge.bridge.Reconciler;
 import dev.xbridge.bridge.TcRules;
 import dev.xbridge.bridge.VethPeers;
 import dev.xbridge.netlink.DumpInterruptedException;
 import dev.xbridge.netlink.NetlinkException;
+import dev.xbridge.netlink.Link;
 import dev.xbridge.netlink.NftMonitor;
+import dev.xbridge.netlink.PeerLinkMonitor;
 import dev.xbridge.netlink.RtEvent;
 import dev.xbridge.netlink.RtMonitor;
 import dev.xbridge.netlink.RtNetlink;
 import dev.xbridge.netlink.TcMsg;
 import dev.xbridge.sys.Errno;
+import dev.xbridge.sys.Socket;
+import dev.xbridge.sys.SysException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
@@ -41,16 +53,26 @@ import java.util.logging.Logger;
 public final class Daemon implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Daemon.class.getName());
     private static final int DUMP_ATTEMPTS = 5;
+    /**
+     * How often netfilter is read again for what announces nothing (legacy x_tables, the
+     * bridge-nf-call-* sysctls): a few files in /proc, no process.
+     */
+    static final Duration NETFILTER_PERIOD = Duration.ofSeconds(2);
 
     private final Options options;
     private final Instant started = Instant.now();
     private RtNetlink rt;
     private RtMonitor monitor;
+    /** Link notifications from the peers' namespaces: see {@link #peerChanges}. */
+    private PeerLinkMonitor peerLinks;
     private Datapath datapath;
     private VethPeers peers;
     private Reconciler reconciler;
     private ControlServer control;
+    /** When every port's tc state is read again next (System.nanoTime). */
     private long nextReprobe;
+    /** When every port's peer is probed again next, without a notification. */
+    private long nextPeerReprobe;
     private long resyncs;
     private long events;
     private boolean pendingApply;
@@ -59,6 +81,8 @@ public final class Daemon implements AutoCloseable {
     private final AtomicReference<Netfilter.Snapshot> netfilter =
             new AtomicReference<>();
     private Thread netfilterWatch;
+    /** Each port's tcx program ids at the last {@link #checkTcx}, by ifindex. */
+    private final Map<Integer, String> tcxSeen = new HashMap<>();
     /** Ports whose peers are due to be probed again, one per iteration. */
     private final ArrayDeque<Integer> reprobeQueue = new ArrayDeque<>();
     /** Ports whose qdiscs or filters changed in the current batch of events. */
@@ -72,6 +96,7 @@ public final class Daemon implements AutoCloseable {
     public void start() {
         rt = RtNetlink.open();
         monitor = RtMonitor.open(options.monitorBuffer());
+        peerLinks = openPeerLinks();
         KernelState first = dumpLinks();
         validateSelection(first);
         datapath = Datapath.load(options.fdbMax(), false, caches());
@@ -88,6 +113,28 @@ public final class Daemon implements AutoCloseable {
         control = ControlServer.start(options.socket(), this);
         long now = System.nanoTime();
         nextReprobe = now + options.reprobeMillis() * 1_000_000;
+        nextPeerReprobe = now + peerReprobeMillis() * 1_000_000;
+    }
+
+    /**
+     * The peers' notifications, or null where this daemon may not hear them: joining every
+     * nsid's notifications takes CAP_NET_BROADCAST, which a unit with a trimmed capability
+     * set may lack. Then every peer is probed each --reprobe-ms instead, as before the
+     * notifications were used.
+     */
+    private PeerLinkMonitor openPeerLinks() {
+        try {
+            return PeerLinkMonitor.open();
+        } catch (SysException e) {
+            LOG.warning(() -> "no notifications from veth peers' namespaces (" + e.getMessage()
+                    + "; NETLINK_LISTEN_ALL_NSID needs CAP_NET_BROADCAST): probing every peer every "
+                    + options.reprobeMillis() + " ms instead");
+            return null;
+        }
+    }
+
+    private long peerReprobeMillis() {
+        return peerLinks != null ? options.peerReprobeMillis() : Math.min(options.reprobeMillis(), options.peerReprobeMillis());
     }
 
     /** The per-CPU caches --cache-memory allows here, saying why when there are none. */
@@ -108,6 +155,31 @@ public final class Daemon implements AutoCloseable {
                     + CacheSize.bytes(caches.bytesPerCpu() * cpus));
         }
         return caches;
+    }
+
+    /**
+     * tcx attachments raise no event, so every {@code --reprobe-ms} each port's tcx programs
+     * are queried (two BPF_PROG_QUERY calls); only a port whose programs changed has its whole
+     * tc state read again. Qdisc and filter changes are announced (RTNLGRP_TC); a full read of
+     * every port each round dumped the namespace's qdiscs once per port.
+     */
+    private void checkTcx() {
+        Set<Integer> present = new HashSet<>();
+        for (PortView p : reconciler.ports()) {
+            int index = p.index();
+            present.add(index);
+            String now;
+            try {
+                now = Arrays.toString(BpfProgram.tcxProgramIds(index, TcDirection.INGRESS)) + " "
+                        + Arrays.toString(BpfProgram.tcxProgramIds(index, TcDirection.EGRESS));
+            } catch (RuntimeException e) {
+                now = "unreadable: " + e.getMessage(); // tcChanged reads it and says why
+            }
+            if (!now.equals(tcxSeen.put(index, now))) {
+                reconciler.tcChanged(index);
+            }
+        }
+        tcxSeen.keySet().retainAll(present);
     }
 
     /** Fails with the names that do exist when --bridge or --port names something absent. */
@@ -138,7 +210,7 @@ public final class Daemon implements AutoCloseable {
     /** Waits up to {@code timeout} for kernel events, applies them, and runs what is due. */
     public void doWork(Duration timeout) {
         long now = System.nanoTime();
-        long untilDue = nextReprobe - now;
+        long untilDue = Math.min(nextReprobe - now, nextPeerReprobe - now);
         if (!reprobeQueue.isEmpty()) {
             untilDue = 0; // probe the next port right after this round of events
         }
@@ -149,31 +221,36 @@ public final class Daemon implements AutoCloseable {
             reconciler.setNetfilter(nf);
         }
         now = System.nanoTime();
+        if (now - nextReprobe >= 0) {
+            checkTcx();
+            nextReprobe = now + options.reprobeMillis() * 1_000_000;
+        }
         if (!reprobeQueue.isEmpty()) {
             reconciler.reprobe(reprobeQueue.poll());
-        } else if (now - nextReprobe >= 0) {
-            // A probe enters the peer's namespace and asks ethtool: ~10 ms. One port per
-            // iteration keeps FDB changes flowing to the datapath meanwhile.
-            reconciler.ports().forEach(p -> reprobeQueue.add(p.index()));
-            nextReprobe = now + options.reprobeMillis() * 1_000_000;
+        } else if (now - nextPeerReprobe >= 0) {
+            // The safety net behind the peers' own notifications (peerChanges). A probe enters
+            // the peer's namespace and asks ethtool: ~10 ms. One port per iteration keeps FDB
+            // changes flowing to the datapath meanwhile.
+            reconciler.ports().forEach(p -> queueReprobe(p.index()));
+            nextPeerReprobe = now + peerReprobeMillis() * 1_000_000;
         }
     }
 
     /**
      * Reads netfilter on a thread of its own (it runs nft): at once when nf_tables announces a
-     * ruleset change (nft and iptables-nft), and every reprobe period for what announces
+     * ruleset change (nft and iptables-nft), and every {@link #NETFILTER_PERIOD} for what announces
      * nothing (legacy x_tables, the bridge-nf-call-* sysctls). The event loop picks the
      * reading up within one of its rounds (at most 200 ms).
      */
     private void watchNetfilter() {
         netfilterWatch = Thread.ofPlatform().daemon().name("xbridge-netfilter").start(() -> {
-            Duration period = Duration.ofMillis(options.reprobeMillis());
+            Duration period = NETFILTER_PERIOD;
             NftMonitor nft = null;
             try {
                 nft = NftMonitor.open();
             } catch (RuntimeException e) {
                 LOG.warning(() -> "no nf_tables events (" + e.getMessage() + "): netfilter is read every "
-                        + options.reprobeMillis() + " ms only");
+                        + NETFILTER_PERIOD.toMillis() + " ms only");
             }
             NetfilterReadings readings = NetfilterReadings.ofThisNamespace();
             try {
@@ -204,10 +281,65 @@ public final class Daemon implements AutoCloseable {
         });
     }
 
-    /** Waits up to {@code wait} for kernel events and applies all that are queued. */
+    /**
+     * Waits up to {@code wait} for kernel events and applies all that are queued: this
+     * namespace's, then the peers' (after the links, so a new port's peer is known).
+     */
     private void applyEvents(Duration wait) {
+        int[] fds = peerLinks != null ? new int[] {monitor.fd(), peerLinks.fd()} : new int[] {monitor.fd()};
+        int ready = Socket.pollIn(fds, (int) Math.min(wait.toMillis(), Integer.MAX_VALUE));
+        if (ready < 0 && ready != -Errno.EINTR.code()) {
+            throw new SysException("poll rtnetlink monitors", -ready);
+        }
         List<RtEvent> batch = new ArrayList<>();
-        monitor.poll(wait, batch::add);
+        if (ready > 0 && (ready & 1) != 0) {
+            monitor.poll(Duration.ZERO, batch::add);
+        }
+        applyEvents(batch);
+        if (ready > 0 && (ready & 2) != 0) {
+            events += peerLinks.drain(peerChanges);
+        }
+    }
+
+    /**
+     * Peers announce their own changes in their namespaces (PeerLinkMonitor): each
+     * notification for a port's peer queues that port's probe, and a lost notification all.
+     * A notification for the port itself does too: an XDP program attached to the peer
+     * through a bpf_link announces nothing at the peer when its GRO is on already, and
+     * nothing at all when it goes, but veth then changes the port's features (it masks GSO
+     * while the peer has XDP), which the port announces.
+     */
+    private final PeerLinkMonitor.Sink peerChanges = new PeerLinkMonitor.Sink() {
+        @Override
+        public void linkChanged(int nsid, int ifindex) {
+            for (Port p : reconciler.state().ports()) {
+                if (!p.isVeth()) {
+                    continue;
+                }
+                Link l = p.link();
+                boolean here = nsid == PeerLinkMonitor.THIS_NAMESPACE;
+                boolean peerThere = here ? l.linkNetnsId().isEmpty()
+                        : l.linkNetnsId().isPresent() && l.linkNetnsId().getAsInt() == nsid;
+                if ((peerThere && l.link() == ifindex) || (here && p.index() == ifindex)) {
+                    queueReprobe(p.index());
+                }
+            }
+        }
+
+        @Override
+        public void overrun() {
+            LOG.warning("peer link monitor overran (ENOBUFS): probing every peer again");
+            reconciler.ports().forEach(p -> queueReprobe(p.index()));
+        }
+    };
+
+    private void queueReprobe(int index) {
+        if (!reprobeQueue.contains(index)) {
+            reprobeQueue.add(index);
+        }
+    }
+
+    private void applyEvents(List<RtEvent> batch) {
         events += batch.size();
         if (batch.stream().anyMatch(e -> e instanceof RtEvent.Overrun)) {
             LOG.warning("rtnetlink monitor overran (ENOBUFS): events were lost, resyncing everything");
@@ -400,8 +532,9 @@ public final class Daemon implements AutoCloseable {
             netfilterWatch.interrupt(); // seen within one period: poll(2) does not notice
             netfilterWatch = null;
         }
-        AutoCloseable[] steps = {control, reconciler, peers, datapath, monitor, rt};
+        AutoCloseable[] steps = {control, reconciler, peers, datapath, monitor, peerLinks, rt};
         control = null;
+        peerLinks = null;
         reconciler = null;
         peers = null;
         datapath = null;

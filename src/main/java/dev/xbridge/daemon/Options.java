@@ -12,7 +12,7 @@ import java.util.Set;
  * @param bridges bridge names to accelerate; empty: every bridge
  * @param ports port names to accelerate; empty: every port
  * @param fdbMax FDB map capacity
- * @param reprobeMillis how often veth peers are looked at again (no event reports their offload changes)
+ * @param reprobeMillis how often each port's tc state is read again (tcx attachments raise no event)
  * @param socket control socket path
  * @param agingRefresh let the kernel see one frame per fast-pathed source and sample period, so it
  *     refreshes the entry itself; off only to show what goes wrong without it
@@ -21,13 +21,16 @@ import java.util.Set;
  * @param tcAttach how the TC entry attaches ({@code --tc-attach})
  * @param cacheMemory bytes the datapath's per-CPU caches may take over all possible CPUs
  *     ({@code --cache-memory}; {@link CacheSize#fitting})
+ * @param peerReprobeMillis how often every veth peer is probed again although none announced a
+ *     change (a safety net: peers' changes arrive as notifications from their namespaces)
  */
 public record Options(Set<String> bridges, Set<String> ports, int fdbMax, long reprobeMillis, java.nio.file.Path socket,
-        boolean agingRefresh, int monitorBuffer, Map<String, HookChoice> hooks, TcAttach tcAttach, long cacheMemory) {
+        boolean agingRefresh, int monitorBuffer, Map<String, HookChoice> hooks, TcAttach tcAttach, long cacheMemory,
+        long peerReprobeMillis) {
 
     public Options(Set<String> bridges, Set<String> ports, int fdbMax, long reprobeMillis, java.nio.file.Path socket,
             boolean agingRefresh, int monitorBuffer) {
         this(bridges, ports, fdbMax, reprobeMillis, socket, agingRefresh, monitorBuffer, Map.of(), TcAttach.AUTO,
-                CacheSize.DEFAULT_BUDGET);
+                CacheSize.DEFAULT_BUDGET, 60_000);
     }
 }

@@ -46,6 +46,11 @@ public final class DaemonProcess implements AutoCloseable {
      * under TCG 65-81 s were measured on a loaded day (the same for this code and for the
      * code before the FDB cache), past the 60 s this was, so two VM tests failed on it.
      */
+    /**
+     * A {@code --peer-reprobe-ms} so long that no periodic probe runs during a test: whatever the
+     * daemon does about a peer's change then comes from the peer's own notification.
+     */
+    public static final String NO_REPROBE = "3600000";
     public static final Duration READY_TIMEOUT = Duration.ofSeconds(150);
 
     /**
@@ -58,9 +63,22 @@ public final class DaemonProcess implements AutoCloseable {
 
     /** Like {@link #start(Netns, String...)}, waiting up to {@code readyTimeout} (a large FDB takes longer to sync). */
     public static DaemonProcess start(Netns ns, Duration readyTimeout, String... args) {
+        return start(ns, readyTimeout, List.of(), args);
+    }
+
+    /**
+     * Like {@link #start(Netns, String...)}, with {@code capability} (e.g. "net_broadcast") out of
+     * the daemon's bounding set (setpriv), so not even root has it.
+     */
+    public static DaemonProcess startWithout(Netns ns, String capability, String... args) {
+        return start(ns, READY_TIMEOUT, List.of("setpriv", "--bounding-set", "-" + capability, "--"), args);
+    }
+
+    private static DaemonProcess start(Netns ns, Duration readyTimeout, List<String> prefix, String... args) {
         Path socket = Path.of("/run/xbridge", "test-" + ns.name() + ".sock");
-        List<String> argv = new ArrayList<>(javaCommand());
-        argv.addAll(1, RUN_JVM_FLAGS);
+        List<String> argv = new ArrayList<>(prefix);
+        argv.addAll(javaCommand());
+        argv.addAll(prefix.size() + 1, RUN_JVM_FLAGS);
         argv.add("run");
         argv.add("--socket");
         argv.add(socket.toString());

@@ -265,14 +265,14 @@ class LifecycleTest {
      * br_netfilter passes bridged IPv4 to iptables/nftables here
      * (bridge-nf-call-iptables is 1): a forward chain that drops ICMP must
      * drop the bridged pings with xbridge running too, so the bridge steps
-     * aside while the chain exists, and comes back when it goes. With the
-     * periodic reading a minute apart, only nf_tables' own announcement
-     * (NFNLGRP_NFTABLES) can make that happen within the waits here.
+     * aside while the chain exists, and comes back when it goes. The periodic
+     * reading runs no nft while nf_tables announces its changes
+     * (NFNLGRP_NFTABLES), so only that announcement can make this happen.
      */
     @Test
     void aNetfilterForwardChainMakesTheBridgeStepAsideSoItsRulesApply() throws Exception {
         daemon.close();
-        daemon = DaemonProcess.start(lab.switchNs(), "--reprobe-ms", "60000");
+        daemon = DaemonProcess.start(lab.switchNs());
         Host h1 = lab.host(1);
         Host h2 = lab.host(2);
         loadBrNetfilterInTestVm();
@@ -298,7 +298,7 @@ class LifecycleTest {
     @Test
     void groTurnedOffAtAPeerIsRespectedAndTrafficKeepsFlowing() {
         daemon.close();
-        daemon = DaemonProcess.start(lab.switchNs(), "--reprobe-ms", "200");
+        daemon = DaemonProcess.start(lab.switchNs(), "--peer-reprobe-ms", DaemonProcess.NO_REPROBE);
         Host h1 = lab.host(1);
         Host h2 = lab.host(2);
         assertThat(h1.ping(h2).allReceived()).isTrue();
@@ -307,7 +307,7 @@ class LifecycleTest {
                 p -> p.name().equals("p2") && p.reason() != null && p.reason().contains("GRO was turned off")));
         assertThat(h1.ping(h2, 10, Duration.ofMillis(10)).allReceived()).as("through the kernel now").isTrue();
         try {
-            Thread.sleep(600); // three reprobe periods
+            Thread.sleep(600); // the notifications of xbridge's own changes have been handled
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

@@ -198,7 +198,7 @@ class TcAccelerationTest extends DaemonLabTest {
         lab = BridgeLab.builder().prefix("xbt").hosts(2).hostOffloads(false).build();
         Host h1 = lab.host(1);
         Host h2 = lab.host(2);
-        daemon = DaemonProcess.start(lab.switchNs(), "--reprobe-ms", "200");
+        daemon = DaemonProcess.start(lab.switchNs(), "--peer-reprobe-ms", DaemonProcess.NO_REPROBE);
         assertThat(port("p1").hook()).isEqualTo("xdp");
         assertThat(h1.ping(h2).allReceived()).isTrue();
         awaitMirrored(h1.mac(), "p1");
@@ -222,6 +222,21 @@ class TcAccelerationTest extends DaemonLabTest {
         assertThat(r.bitsPerSecond()).isPositive();
         System.out.printf("offloads on: XDP -> TC in %.0f ms; off: TC -> XDP in %.0f ms; TCP over 8 s: %.2f Gbit/s, %d retransmits%n",
                 toTc / 1e6, toXdp / 1e6, r.gigabitsPerSecond(), r.retransmits());
+    }
+
+    /**
+     * Hearing the peers' namespaces takes CAP_NET_BROADCAST. A daemon without it says so,
+     * starts anyway, and follows a peer's offloads by probing it every --reprobe-ms.
+     */
+    @Test
+    void withoutCapNetBroadcastPeersAreProbedEveryRoundInstead() {
+        lab = BridgeLab.builder().prefix("xbt").hosts(2).hostOffloads(false).build();
+        daemon = DaemonProcess.startWithout(lab.switchNs(), "net_broadcast", "--reprobe-ms", "200");
+        assertThat(daemon.output()).contains("no notifications from veth peers' namespaces")
+                .contains("NETLINK_LISTEN_ALL_NSID needs CAP_NET_BROADCAST");
+        assertThat(port("p1").hook()).isEqualTo("xdp");
+        lab.host(1).setOffloads(true);
+        await("p1 to move to TC by probing", Duration.ofSeconds(5), () -> port("p1").hook().equals("tc"));
     }
 
     @Test
@@ -299,7 +314,7 @@ class TcAccelerationTest extends DaemonLabTest {
         Host h2 = lab.host(2);
         h1.knowNeighbour(h2);
         h2.knowNeighbour(h1);
-        daemon = DaemonProcess.start(lab.switchNs(), "--reprobe-ms", "200");
+        daemon = DaemonProcess.start(lab.switchNs(), "--peer-reprobe-ms", DaemonProcess.NO_REPROBE);
         assertThat(h1.ping(h2).allReceived()).isTrue();
         awaitMirrored(h1.mac(), "p1");
         awaitMirrored(h2.mac(), "p2");
@@ -310,7 +325,7 @@ class TcAccelerationTest extends DaemonLabTest {
             int eth0 = Integer.parseInt(h2.ns().ip("-o", "link", "show", "dev", h2.ifname()).stdout().split(":")[0].strip());
             try (var link = h2.ns().enter().call(() -> sink.program("bench_sink").attachXdp(eth0,
                     dev.xbridge.bpf.XdpMode.NATIVE))) {
-                sleep(Duration.ofMillis(1000)); // a few reprobe rounds: the peer's XDP program is seen
+                sleep(Duration.ofMillis(1000)); // the peer's notification of its XDP program is seen (no reprobe runs)
                 long fast = port("p1").fastPackets();
                 PingResult r = h1.ping(h2, 10, Duration.ofMillis(10));
                 assertThat(r.received()).as("h2's XDP program dropped the requests, as with the kernel bridge")

@@ -3,6 +3,9 @@ package dev.xbridge.daemon;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.xbridge.bpf.BpfLink;
+import dev.xbridge.bpf.BpfObject;
+import dev.xbridge.bpf.TcDirection;
 import dev.xbridge.testbed.BridgeLab;
 import dev.xbridge.testbed.DaemonProcess;
 import dev.xbridge.testbed.EthtoolStats;
@@ -157,5 +160,40 @@ class TcStepAsideTest extends DaemonLabTest {
                 .isGreaterThanOrEqualTo(50);
         assertThat(port("p2").reason()).doesNotContain("tc acts");
         System.out.println("p2 tx during the last pings (XDP frames count as veth tx too): " + (h2.portStats().txPackets() - tx2));
+    }
+
+    /**
+     * A tcx program someone attaches to a port while xbridge runs (after xbridge's own, so
+     * xbridge's would run first and redirect past it) announces nothing: the periodic tcx
+     * check must find it and leave the port to the kernel, so the program sees every frame.
+     * The witness is the program: it drops everything, so h2 must answer nothing, as without
+     * xbridge (neighbours are static: ARP would be dropped too).
+     */
+    @Test
+    void aTcxProgramAttachedLaterIsFoundAndSeesEveryFrameUntilItGoes() throws Exception {
+        lab = BridgeLab.builder().prefix("xbt").hosts(2).ageingTime(Duration.ofHours(1)).build();
+        Host h1 = lab.host(1);
+        Host h2 = lab.host(2);
+        h1.knowNeighbour(h2);
+        h2.knowNeighbour(h1);
+        daemon = DaemonProcess.start(lab.switchNs(), "--reprobe-ms", "200");
+        assertThat(port("p1").hook()).isEqualTo("tc");
+        warmUp(h1, h2);
+
+        int p1 = port("p1").index();
+        try (BpfObject sink = BpfObject.openResource("/bpf/bench.bpf.o")) {
+            sink.load();
+            try (BpfLink link = lab.switchNs().enter().call(() -> sink.program("bench_tc_sink")
+                    .attachTcx(p1, TcDirection.INGRESS))) {
+                awaitTimed("p1 left to the kernel after a foreign tcx program", () -> port("p1").hook().equals("none"));
+                assertThat(port("p1").reason()).contains("tcx ingress program id").contains("bench_tc_sink");
+                assertThat(h1.ping(h2, 5, Duration.ofMillis(10)).received())
+                        .as("the foreign program dropped every request, as without xbridge").isZero();
+            }
+        }
+        awaitTimed("p1 accelerated again after the program went", () -> port("p1").accelerated());
+        long fast = port("p1").fastPackets();
+        assertThat(h1.ping(h2, 20, Duration.ofMillis(5)).allReceived()).isTrue();
+        assertThat(port("p1").fastPackets() - fast).as("fast path again").isGreaterThanOrEqualTo(20);
     }
 }
