@@ -132,14 +132,8 @@ final class NetlinkSocket implements AutoCloseable {
      * Returns its length, or -errno (-EAGAIN with MSG_DONTWAIT, -ENOBUFS after an overrun, -EINTR).
      */
     long receive(int flags) {
-        long size = Socket.recv(fd, buffer, flags | Socket.MSG_PEEK | Socket.MSG_TRUNC);
-        if (size < 0) {
-            return size;
-        }
-        if (size > buffer.byteSize()) {
-            buffer = arena.allocate(Wire.align(size) * 2, 8);
-        }
-        return Socket.recv(fd, buffer, flags);
+        long size = fitNext(flags);
+        return size < 0 ? size : Socket.recv(fd, buffer, flags);
     }
 
     /**
@@ -147,14 +141,17 @@ final class NetlinkSocket implements AutoCloseable {
      * control message in {@code controlInt[0]} (left as it is when there is none).
      */
     long receive(int flags, int level, int type, int[] controlInt) {
+        long size = fitNext(flags);
+        return size < 0 ? size : Socket.recvmsg(fd, buffer, flags, level, type, controlInt);
+    }
+
+    /** The next datagram's real size (MSG_PEEK|MSG_TRUNC), with the buffer grown to hold it; or -errno. */
+    private long fitNext(int flags) {
         long size = Socket.recv(fd, buffer, flags | Socket.MSG_PEEK | Socket.MSG_TRUNC);
-        if (size < 0) {
-            return size;
-        }
         if (size > buffer.byteSize()) {
             buffer = arena.allocate(Wire.align(size) * 2, 8);
         }
-        return Socket.recvmsg(fd, buffer, flags, level, type, controlInt);
+        return size;
     }
 
     MemorySegment buffer() {
