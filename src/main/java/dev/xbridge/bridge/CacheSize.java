@@ -126,7 +126,7 @@ public record CacheSize(int bits) {
             throw new IllegalArgumentException("'" + text + "' is not a size: use bytes or a K, M or G suffix, e.g. 32M");
         }
         if (n < 0 || n > (Long.MAX_VALUE >> shift)) {
-            throw new IllegalArgumentException("'" + text + "' is out of range: a size from 0 to 8E");
+            throw new IllegalArgumentException("'" + text + "' is out of range: a size is 0 or more bytes, below 8 EiB");
         }
         return n << shift;
     }

@@ -47,13 +47,16 @@ final class RunCommand implements Callable<Integer> {
     String cacheMemory;
 
     @Option(names = "--reprobe-ms", defaultValue = "2000",
-            description = "How often each port's tc state is read again, in ms: tcx attachments announce nothing (default: ${DEFAULT-VALUE}).")
+            description = "How often each port's tcx programs are checked again, in ms: tcx attachments announce nothing;"
+                    + " also how often peers are probed where their notifications cannot be heard (default: ${DEFAULT-VALUE}).")
     long reprobeMillis;
 
     @Option(names = "--peer-reprobe-ms", defaultValue = "60000",
             description = "How often every veth peer is probed again without a change announced, in ms: a safety net,"
                     + " since peers' namespaces announce their changes (default: ${DEFAULT-VALUE}).")
     long peerReprobeMillis;
+
+    static final long MAX_PERIOD_MS = 86_400_000;
 
     @Option(names = "--socket", paramLabel = "PATH", description = "Control socket (default: /run/xbridge/netns-INODE.sock).")
     Path socket;
@@ -113,9 +116,9 @@ final class RunCommand implements Callable<Integer> {
         if (fdbMax < 1) {
             throw new IllegalArgumentException("--fdb-max must be at least 1, got " + fdbMax);
         }
-        if (reprobeMillis < 1 || peerReprobeMillis < 1) {
-            throw new IllegalArgumentException("--reprobe-ms and --peer-reprobe-ms must be at least 1, got "
-                    + reprobeMillis + " and " + peerReprobeMillis);
+        if (reprobeMillis < 1 || peerReprobeMillis < 1 || reprobeMillis > MAX_PERIOD_MS || peerReprobeMillis > MAX_PERIOD_MS) {
+            throw new IllegalArgumentException("--reprobe-ms and --peer-reprobe-ms must be 1 to " + MAX_PERIOD_MS
+                    + " (a day), got " + reprobeMillis + " and " + peerReprobeMillis);
         }
         Privileges.requireForRun();
         Options options = new Options(new LinkedHashSet<>(bridges), new LinkedHashSet<>(ports), fdbMax,

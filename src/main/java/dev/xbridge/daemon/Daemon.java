@@ -24,6 +24,7 @@ import dev.xbridge.netlink.RtMonitor;
 import dev.xbridge.netlink.RtNetlink;
 import dev.xbridge.netlink.TcMsg;
 import dev.xbridge.sys.Errno;
+import dev.xbridge.sys.Libc;
 import dev.xbridge.sys.Socket;
 import dev.xbridge.sys.SysException;
 import java.time.Duration;
@@ -65,6 +66,8 @@ public final class Daemon implements AutoCloseable {
     private RtMonitor monitor;
     /** Link notifications from the peers' namespaces: see {@link #peerChanges}. */
     private PeerLinkMonitor peerLinks;
+    /** This namespace's nsid for itself, -1 if it has none (read at start). */
+    private int selfNsid = -1;
     private Datapath datapath;
     private VethPeers peers;
     private Reconciler reconciler;
@@ -97,6 +100,7 @@ public final class Daemon implements AutoCloseable {
         rt = RtNetlink.open();
         monitor = RtMonitor.open(options.monitorBuffer());
         peerLinks = openPeerLinks();
+        selfNsid = ownNsid();
         KernelState first = dumpLinks();
         validateSelection(first);
         datapath = Datapath.load(options.fdbMax(), false, caches());
@@ -126,10 +130,28 @@ public final class Daemon implements AutoCloseable {
         try {
             return PeerLinkMonitor.open();
         } catch (SysException e) {
-            LOG.warning(() -> "no notifications from veth peers' namespaces (" + e.getMessage()
-                    + "; NETLINK_LISTEN_ALL_NSID needs CAP_NET_BROADCAST): probing every peer every "
-                    + options.reprobeMillis() + " ms instead");
+            String why = e.errno() == Errno.EPERM
+                    ? e.getMessage() + "; NETLINK_LISTEN_ALL_NSID needs CAP_NET_BROADCAST" : e.getMessage();
+            LOG.warning(() -> "no notifications from veth peers' namespaces (" + why + "): probing every peer every "
+                    + Math.min(options.reprobeMillis(), options.peerReprobeMillis()) + " ms instead");
             return null;
+        }
+    }
+
+    /** This namespace's nsid for itself (RTM_GETNSID on /proc/thread-self/ns/net), -1 for none. */
+    private int ownNsid() {
+        int fd;
+        try {
+            fd = Libc.open("/proc/thread-self/ns/net", Libc.O_RDONLY | Libc.O_CLOEXEC);
+        } catch (RuntimeException e) {
+            return -1;
+        }
+        try {
+            return rt.nsidOf(fd);
+        } catch (RuntimeException e) {
+            return -1;
+        } finally {
+            Libc.close(fd);
         }
     }
 
@@ -292,12 +314,15 @@ public final class Daemon implements AutoCloseable {
             throw new SysException("poll rtnetlink monitors", -ready);
         }
         List<RtEvent> batch = new ArrayList<>();
-        if (ready > 0 && (ready & 1) != 0) {
+        if (ready > 0) {
+            // Also when only the peers' socket woke the poll: the kernel delivers a
+            // notification to the last socket that joined first, and this namespace's copy of
+            // a port's change must be applied before the port's probe reads its link.
             monitor.poll(Duration.ZERO, batch::add);
         }
         applyEvents(batch);
         if (ready > 0 && (ready & 2) != 0) {
-            events += peerLinks.drain(peerChanges);
+            peerLinks.drain(peerChanges); // not counted in events: this namespace's links come twice
         }
     }
 
@@ -317,7 +342,9 @@ public final class Daemon implements AutoCloseable {
                     continue;
                 }
                 Link l = p.link();
-                boolean here = nsid == PeerLinkMonitor.THIS_NAMESPACE;
+                // Kernels before "net: netlink: don't set nsid on local notifications" put
+                // this namespace's own nsid, if it has one, on its local notifications.
+                boolean here = nsid == PeerLinkMonitor.THIS_NAMESPACE || (selfNsid >= 0 && nsid == selfNsid);
                 boolean peerThere = here ? l.linkNetnsId().isEmpty()
                         : l.linkNetnsId().isPresent() && l.linkNetnsId().getAsInt() == nsid;
                 if ((peerThere && l.link() == ifindex) || (here && p.index() == ifindex)) {

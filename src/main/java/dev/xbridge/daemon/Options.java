@@ -12,7 +12,8 @@ import java.util.Set;
  * @param bridges bridge names to accelerate; empty: every bridge
  * @param ports port names to accelerate; empty: every port
  * @param fdbMax FDB map capacity
- * @param reprobeMillis how often each port's tc state is read again (tcx attachments raise no event)
+ * @param reprobeMillis how often each port's tcx programs are checked again (tcx attachments raise no
+ *     event), and how often peers are probed where their notifications cannot be heard
  * @param socket control socket path
  * @param agingRefresh let the kernel see one frame per fast-pathed source and sample period, so it
  *     refreshes the entry itself; off only to show what goes wrong without it

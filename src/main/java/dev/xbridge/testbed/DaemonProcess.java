@@ -42,15 +42,15 @@ public final class DaemonProcess implements AutoCloseable {
     }
 
     /**
-     * How long a daemon may take to report ready. On the host it takes 1-2 s; in the test VM
-     * under TCG 65-81 s were measured on a loaded day (the same for this code and for the
-     * code before the FDB cache), past the 60 s this was, so two VM tests failed on it.
-     */
-    /**
      * A {@code --peer-reprobe-ms} so long that no periodic probe runs during a test: whatever the
      * daemon does about a peer's change then comes from the peer's own notification.
      */
     public static final String NO_REPROBE = "3600000";
+    /**
+     * How long a daemon may take to report ready. On the host it takes 1-2 s; in the test VM
+     * under TCG 65-81 s were measured on a loaded day (the same for this code and for the
+     * code before the FDB cache), past the 60 s this was, so two VM tests failed on it.
+     */
     public static final Duration READY_TIMEOUT = Duration.ofSeconds(150);
 
     /**

@@ -20,7 +20,6 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -781,7 +780,7 @@ class DatapathTest {
     Set<String> flowsNow() {
         long now = in(dp::fdbGeneration);
         Set<String> flows = new HashSet<>();
-        forEachCopy("flow_cache", FLOW_WAYS, FLOW_SIZE, v -> {
+        forEachCopy("flow_cache", FLOW_WAYS, FLOW_SIZE, (set, v) -> {
             if (v.get(ValueLayout.JAVA_LONG, FLOW_GEN_OFFSET) == now) {
                 int ingress = v.get(ValueLayout.JAVA_INT, 0);
                 MacAddress dst = MacAddress.of(v.asSlice(4, 6).toArray(ValueLayout.JAVA_BYTE));
@@ -793,8 +792,13 @@ class DatapathTest {
         return flows;
     }
 
-    /** Every way of every set on every CPU of one of the datapath's per-CPU caches, as raw bytes. */
-    void forEachCopy(String map, int ways, int size, Consumer<MemorySegment> copy) {
+    /** A way of a per-CPU cache: the set it is in, and its raw bytes. */
+    interface CopyVisitor {
+        void visit(int set, MemorySegment copy);
+    }
+
+    /** Every way of every set on every CPU of one of the datapath's per-CPU caches. */
+    void forEachCopy(String map, int ways, int size, CopyVisitor copy) {
         inside.run(() -> {
             var cache = dp.rawMap(map);
             try (Arena arena = Arena.ofConfined()) {
@@ -805,7 +809,7 @@ class DatapathTest {
                     cache.lookup(key, values);
                     for (int cpu = 0; cpu < LibBpf.possibleCpus(); cpu++) {
                         for (int way = 0; way < ways; way++) {
-                            copy.accept(values.asSlice((long) cpu * cache.valueSlotSize() + (long) way * size, size));
+                            copy.visit(set, values.asSlice((long) cpu * cache.valueSlotSize() + (long) way * size, size));
                         }
                     }
                 }
@@ -852,7 +856,7 @@ class DatapathTest {
     Set<String> cachedNow() {
         long now = in(dp::fdbGeneration);
         Set<String> cached = new HashSet<>();
-        forEachCopy("fdb_cache", CACHE_WAYS, CACHED_SIZE, v -> {
+        forEachCopy("fdb_cache", CACHE_WAYS, CACHED_SIZE, (set, v) -> {
             FdbKey k = FdbKey.CODEC.read(v);
             long tag = v.get(ValueLayout.JAVA_LONG, CACHED_GEN_OFFSET);
             int port = v.get(ValueLayout.JAVA_INT, CACHED_PORT_OFFSET);
@@ -978,12 +982,28 @@ class DatapathTest {
         }
         if (fdbCache()) {
             // The last round redirected 2 x 24 x 12 flows. The hash spreads them over every
-            // set, so at least half of what fits is copied (all of it in the smallest caches).
+            // set, so at least half of what fits is copied (all of it in the smallest caches),
+            // each in the set the datapath's hash names at this size.
             int redirected = 2 * left.size() * (right.size() - moved.size());
             assertThat(flowsNow()).as("copies of the last round's flows, at most two a set")
                     .hasSizeLessThanOrEqualTo(Math.min(redirected, 2 * caches().flowSets()))
                     .hasSizeGreaterThanOrEqualTo(Math.min(redirected, 2 * caches().flowSets()) / 2);
+            long now = in(dp::fdbGeneration);
+            List<String> misplaced = new ArrayList<>();
+            forEachCopy("flow_cache", FLOW_WAYS, FLOW_SIZE, (set, v) -> {
+                if (v.get(ValueLayout.JAVA_LONG, FLOW_GEN_OFFSET) == now && flowSet(v) != set) {
+                    misplaced.add("in set " + set + ", hashed to " + flowSet(v));
+                }
+            });
+            assertThat(misplaced).as("copies outside their key's set").isEmpty();
         }
+    }
+
+    /** flow_set_of() of xbridge.bpf.c at the datapath's size, for a copy's key (its first four words). */
+    int flowSet(MemorySegment copy) {
+        int h = (copy.get(ValueLayout.JAVA_INT, 0) * 0x9e3779b1) ^ (copy.get(ValueLayout.JAVA_INT, 4) * 0x85ebca77)
+                ^ (copy.get(ValueLayout.JAVA_INT, 8) * 0xc2b2ae3d) ^ (copy.get(ValueLayout.JAVA_INT, 12) * 0x27d4eb2f);
+        return (h * 0x9e3779b1) >>> (32 - Integer.numberOfTrailingZeros(dp.caches().flowSets()));
     }
 
     /**

@@ -49,22 +49,37 @@ class PeerLinkMonitorLiveTest {
         long deadline = System.nanoTime() + Duration.ofSeconds(3).toNanos();
         while (System.nanoTime() < deadline) {
             Socket.poll(mon.fd(), Socket.POLLIN, 200);
-            mon.drain(new PeerLinkMonitor.Sink() {
-                @Override
-                public void linkChanged(int nsid, int ifindex) {
-                    seen.add(new Change(nsid, ifindex));
-                }
-
-                @Override
-                public void overrun() {
-                    throw new AssertionError("overrun");
-                }
-            });
+            mon.drain(into(seen));
             if (seen.contains(wanted)) {
                 return seen;
             }
         }
         throw new AssertionError("no " + wanted + " within 3 s; saw " + seen);
+    }
+
+    /**
+     * Drains until nothing has come for 300 ms, so that a change's own notification is not
+     * taken for an earlier one's (the link's carrier events after "up" come late).
+     */
+    static void quiet(PeerLinkMonitor mon) {
+        List<Change> seen = new ArrayList<>();
+        while (Socket.poll(mon.fd(), Socket.POLLIN, 300) > 0) {
+            mon.drain(into(seen));
+        }
+    }
+
+    static PeerLinkMonitor.Sink into(List<Change> seen) {
+        return new PeerLinkMonitor.Sink() {
+            @Override
+            public void linkChanged(int nsid, int ifindex) {
+                seen.add(new Change(nsid, ifindex));
+            }
+
+            @Override
+            public void overrun() {
+                throw new AssertionError("overrun");
+            }
+        };
     }
 
     @Test
@@ -75,12 +90,16 @@ class PeerLinkMonitorLiveTest {
                 assertThat(p1.linkNetnsId()).as("the far end's namespace has an nsid here").isPresent();
                 Change peer = new Change(p1.linkNetnsId().getAsInt(), p1.link());
 
+                quiet(mon);
                 far.exec("ethtool", "-K", "eth0", "tx", "off");
                 await(mon, peer);
+                quiet(mon);
                 far.exec("ethtool", "-K", "eth0", "gro", "on");
                 await(mon, peer);
+                quiet(mon);
                 far.ip("link", "set", "dev", "eth0", "mtu", "1400");
                 await(mon, peer);
+                quiet(mon);
 
                 // A namespace with no nsid here is not heard; this namespace's own links are,
                 // as THIS_NAMESPACE, and arrive after it.
