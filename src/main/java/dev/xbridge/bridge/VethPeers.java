@@ -3,7 +3,6 @@ package dev.xbridge.bridge;
 import dev.xbridge.netlink.Link;
 import dev.xbridge.netlink.RtNetlink;
 import dev.xbridge.sys.Ethtool;
-import dev.xbridge.sys.Libc;
 import dev.xbridge.sys.NamespaceVisitor;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
@@ -161,19 +160,7 @@ public final class VethPeers implements AutoCloseable {
     }
 
     private int nsidOf(Path path) {
-        int fd;
-        try {
-            fd = Libc.open(path.toString(), Libc.O_RDONLY | Libc.O_CLOEXEC);
-        } catch (RuntimeException e) {
-            return -1;
-        }
-        try {
-            return rt.nsidOf(fd);
-        } catch (RuntimeException e) {
-            return -1;
-        } finally {
-            Libc.close(fd);
-        }
+        return rt.nsidOfFile(path.toString());
     }
 
     /** Namespace files, one per namespace (deduplicated by inode), named ones first. */

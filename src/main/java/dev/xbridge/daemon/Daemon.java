@@ -24,7 +24,6 @@ import dev.xbridge.netlink.RtMonitor;
 import dev.xbridge.netlink.RtNetlink;
 import dev.xbridge.netlink.TcMsg;
 import dev.xbridge.sys.Errno;
-import dev.xbridge.sys.Libc;
 import dev.xbridge.sys.Socket;
 import dev.xbridge.sys.SysException;
 import java.time.Duration;
@@ -138,21 +137,9 @@ public final class Daemon implements AutoCloseable {
         }
     }
 
-    /** This namespace's nsid for itself (RTM_GETNSID on /proc/thread-self/ns/net), -1 for none. */
+    /** This namespace's nsid for itself, -1 for none. */
     private int ownNsid() {
-        int fd;
-        try {
-            fd = Libc.open("/proc/thread-self/ns/net", Libc.O_RDONLY | Libc.O_CLOEXEC);
-        } catch (RuntimeException e) {
-            return -1;
-        }
-        try {
-            return rt.nsidOf(fd);
-        } catch (RuntimeException e) {
-            return -1;
-        } finally {
-            Libc.close(fd);
-        }
+        return rt.nsidOfFile("/proc/thread-self/ns/net");
     }
 
     private long peerReprobeMillis() {

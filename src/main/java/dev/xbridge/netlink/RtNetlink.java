@@ -3,6 +3,7 @@ package dev.xbridge.netlink;
 import static dev.xbridge.netlink.NlMsgHdr.*;
 
 import dev.xbridge.sys.Errno;
+import dev.xbridge.sys.Libc;
 import dev.xbridge.sys.Socket;
 import dev.xbridge.sys.SysException;
 import java.lang.foreign.MemorySegment;
@@ -236,6 +237,26 @@ public final class RtNetlink implements AutoCloseable {
             }
         });
         return nsid[0] < 0 ? -1 : nsid[0];
+    }
+
+    /**
+     * {@link #nsidOf} for a namespace file (/run/netns/NAME, /proc/PID/ns/net): -1 when none is
+     * assigned, or when the file cannot be opened or asked about (a process that exited).
+     */
+    public int nsidOfFile(String path) {
+        int fd;
+        try {
+            fd = Libc.open(path, Libc.O_RDONLY | Libc.O_CLOEXEC);
+        } catch (RuntimeException e) {
+            return -1;
+        }
+        try {
+            return nsidOf(fd);
+        } catch (RuntimeException e) {
+            return -1;
+        } finally {
+            Libc.close(fd);
+        }
     }
 
     /** The port id the kernel bound this socket to. */
