@@ -148,14 +148,12 @@ public final class Daemon implements AutoCloseable {
 
     /** The per-CPU caches --cache-memory allows here, saying why when there are none. */
     private CacheSize caches() {
+        CacheSize caches = Datapath.cachesFor(options.cacheMemory());
+        int cpus = LibBpf.possibleCpus();
         if (!Datapath.fdbCacheSafeHere()) {
             LOG.info(() -> "per-CPU caches off: " + System.getProperty("os.arch")
                     + " may reorder loads, and the caches' generation check relies on x86's order");
-            return CacheSize.OFF;
-        }
-        int cpus = LibBpf.possibleCpus();
-        CacheSize caches = CacheSize.fitting(options.cacheMemory(), cpus);
-        if (!caches.on()) {
+        } else if (!caches.on()) {
             LOG.warning(() -> "per-CPU caches off: --cache-memory " + options.cacheMemory() + " bytes is less than the"
                     + " smallest caches (" + CacheSize.bytes(new CacheSize(CacheSize.MIN_BITS).bytesPerCpu()) + " a CPU x "
                     + cpus + " possible CPUs); every frame reads the maps");
