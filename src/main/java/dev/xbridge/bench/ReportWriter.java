@@ -74,8 +74,9 @@ public final class ReportWriter {
                     c.changes(), c.changes(), us(c.allP50Micros()), us(c.allP99Micros()), us(c.allMaxMicros())));
             sb.append(String.format(Locale.ROOT, "    add p50 %s p99 %s; del p50 %s p99 %s%n", us(c.addP50Micros()),
                     us(c.addP99Micros()), us(c.delP50Micros()), us(c.delP99Micros())));
-            sb.append(String.format(Locale.ROOT, "  sync of %s entries at start: %.3f s (ready after %.2f s, %.2f s with an empty FDB)%n",
-                    Scenario.count(c.syncEntries()), c.syncSeconds(), c.readyWithEntriesSeconds(), c.readyEmptySeconds()));
+            sb.append(String.format(Locale.ROOT, "  sync of %s entries at start: %.3f s (median ready after %.2f s, %.2f s with an empty FDB; %d starts each)%n",
+                    Scenario.count(c.syncEntries()), c.syncSeconds(), c.readyWithEntriesSeconds(), c.readyEmptySeconds(),
+                    ControlPlane.STARTS));
             if (c.rssBytes() != null) {
                 sb.append(String.format(Locale.ROOT, "  daemon RSS with %s entries: %.0f MB (ready after %.1f s)%n",
                         Scenario.count(c.rssEntries()), c.rssBytes() / 1048576.0, c.readyLargeSeconds()));
