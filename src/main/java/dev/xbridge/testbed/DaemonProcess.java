@@ -22,9 +22,10 @@ public final class DaemonProcess implements AutoCloseable {
     /**
      * The JVM flags the {@code ./xbridge} launcher gives {@code run}, so tests and the bench
      * measure the daemon as it is deployed: the serial collector, a heap that starts small
-     * and is bounded. Keep in step with the launcher (a test checks).
+     * and is bounded, and the C1 compiler only (the launcher says why). Keep in step with the
+     * launcher (a test checks).
      */
-    public static final List<String> RUN_JVM_FLAGS = List.of("-XX:+UseSerialGC", "-Xms16m", "-Xmx256m");
+    public static final List<String> RUN_JVM_FLAGS = List.of("-XX:+UseSerialGC", "-Xms16m", "-Xmx256m", "-XX:TieredStopAtLevel=1");
 
     private final Process process;
     private final Path socket;
