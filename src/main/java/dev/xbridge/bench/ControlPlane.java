@@ -73,7 +73,6 @@ final class ControlPlane {
         fill(sw, rt, port, 0, o.syncEntries());
         progress.status("control plane: " + STARTS + " daemon starts with " + o.syncEntries() + " entries");
         double readyFull = medianReady(lab, args);
-        long t0;
         List<Double> adds = new ArrayList<>();
         List<Double> dels = new ArrayList<>();
         double idle;
@@ -132,7 +131,7 @@ final class ControlPlane {
             progress.status("control plane: adding FDB entries up to " + Scenario.count(o.rssEntries()));
             fill(sw, rt, port, o.syncEntries(), o.rssEntries());
             progress.status("control plane: daemon start with " + Scenario.count(o.rssEntries()) + " entries");
-            t0 = System.nanoTime();
+            long t0 = System.nanoTime();
             try (DaemonProcess d = DaemonProcess.start(lab.switchNs(), Bench.READY_TIMEOUT, args)) {
                 readyLarge = (System.nanoTime() - t0) / 1e9;
                 Cpus.sleep(2000);
