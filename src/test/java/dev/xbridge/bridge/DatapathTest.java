@@ -599,7 +599,7 @@ class DatapathTest {
         assertThat(CacheSize.FDB_SET_BYTES).isEqualTo(CACHE_WAYS * CACHED_SIZE);
         assertLayout(btf, "xb_flow", FLOW_SIZE, "key", 0, "gen", FLOW_GEN_OFFSET, "sampled_ns", 24, "bridge", 32,
                 "in_slot", 36, "egress", FLOW_EGRESS_OFFSET, "out_slot", 44, "out_mtu", 48, "sample_ms", 52,
-                "out_flags", 56, "pad", 58);
+                "out_flags", 56, "pad", 58, "tick", 60);
         assertLayout(btf, "xb_flow_set", CacheSize.FLOW_SET_BYTES, "way", 0);
         assertThat(CacheSize.FLOW_SET_BYTES).isEqualTo(FLOW_WAYS * FLOW_SIZE);
     }
