@@ -32,13 +32,20 @@ import java.util.stream.Collectors;
  * that size, and takes it down, the paths in turn forwards then backwards. The host's speed
  * drifts over seconds (a shared VM here moved the bare redirect by 25% between runs), and
  * rounds spread every path over the same span, so the ratios compare like with like. FDB
- * sizes of {@value #ONE_ROUND_FILLERS} or more run all trials in one round: a daemon start
- * there takes a minute.
+ * sizes of {@value #LARGE_FILLERS} or more run their trials in at most {@value #LARGE_ROUNDS}
+ * rounds ({@link #rounds}): a daemon start there takes most of a minute.
  */
 public final class Bench {
     /** A daemon syncing 1,000,000 FDB entries took about a minute here. */
     static final java.time.Duration READY_TIMEOUT = java.time.Duration.ofMinutes(5);
-    static final int ONE_ROUND_FILLERS = 100_000;
+    static final int LARGE_FILLERS = 100_000;
+    /**
+     * Rounds for a large FDB. One round put all of a path's trials in the same ten seconds, and
+     * this host has spells of that length in which one CPU runs at half speed (docs/bench.md,
+     * "The host's own dips"): in three full runs such a spell took one path's whole median in a
+     * 1,000,000-entry row. Three rounds cost two more daemon starts per daemon path.
+     */
+    static final int LARGE_ROUNDS = 3;
 
     private final BenchOptions o;
     private final Progress progress;
@@ -66,13 +73,13 @@ public final class Bench {
                 for (Map.Entry<Integer, List<Scenario>> sized : byFdb.entrySet()) {
                     progress.status("filling the FDB to " + Scenario.count(sized.getKey()) + " entries");
                     lab.fillFdb(sized.getKey(), () -> progress.status("filling the FDB: " + lab.fillers()));
-                    int rounds = sized.getKey() >= ONE_ROUND_FILLERS ? 1 : o.trials();
-                    for (int round = 0; round < rounds; round++) {
+                    int[] rounds = rounds(o.trials(), sized.getKey());
+                    for (int round = 0; round < rounds.length; round++) {
                         List<PathKind> order = new ArrayList<>(o.paths());
                         if (round % 2 == 1) {
                             java.util.Collections.reverse(order);
                         }
-                        int trials = rounds == 1 ? o.trials() : 1;
+                        int trials = rounds[round];
                         for (PathKind path : order) {
                             runPath(lab, path, sized.getKey(), sized.getValue(), trials, results, fdbSizes);
                         }
@@ -94,6 +101,20 @@ public final class Bench {
         progress.done();
         return new Report(new Report.Environment(kernel(), Cpus.online(), o.preset(), o.trials(),
                 o.trialDuration().toMillis() / 1000.0, o.ratePps(), o.bridgeNf(), pinning), scenarios, tcp, cp, notes);
+    }
+
+    /**
+     * The trials of each round for an FDB of {@code fillers} entries: one per round, or for a
+     * large FDB {@code trials} spread over at most {@link #LARGE_ROUNDS} rounds, the first ones
+     * taking one more (5 trials: 2, 2, 1).
+     */
+    static int[] rounds(int trials, int fillers) {
+        int n = fillers >= LARGE_FILLERS ? Math.min(trials, LARGE_ROUNDS) : trials;
+        int[] rounds = new int[n];
+        for (int r = 0; r < n; r++) {
+            rounds[r] = trials / n + (r < trials % n ? 1 : 0);
+        }
+        return rounds;
     }
 
     /** One path's trials in one scenario, gathered over the rounds; unavailable wins. */
