@@ -299,35 +299,40 @@ public final class Bench {
     static Report.PathResult summarize(String path, List<Report.Trial> trials, List<Double> programNs) {
         Function<Function<Report.Trial, Double>, Summary> sum = f -> Summary.of(trials.stream().map(f).toList());
         return new Report.PathResult(path, "ok", trials, sum.apply(t -> t.pps() / 1e6), sum.apply(Report.Trial::gbps),
-                sum.apply(t -> t.offeredPps() / 1e6), sum.apply(Report.Trial::lossPercent), null, null,
+                sum.apply(t -> t.offeredPps() / 1e6), sum.apply(Report.Trial::lossPercent), null, null, null, null,
                 Summary.of(programNs), Summary.of(trials.stream().map(t -> 100 * t.generatorBusy())
                         .filter(Double::isFinite).toList()));
     }
 
     /**
      * Adds the ratios to the kernel bridge and to the bare redirect at the path's own hook
-     * ({@link PathKind#bare()}; medians, same scenario).
+     * ({@link PathKind#bare()}; same scenario): of medians, and of best trials.
      */
     static List<Report.PathResult> withRatios(List<Report.PathResult> paths) {
-        Double kernel = median(paths, PathKind.KERNEL);
+        Function<PathKind, Summary> of = kind -> paths.stream().filter(p -> p.ok() && p.path().equals(kind.label()))
+                .findFirst().map(Report.PathResult::mpps).orElse(null);
+        Summary kernel = of.apply(PathKind.KERNEL);
         List<Report.PathResult> out = new ArrayList<>();
         for (Report.PathResult p : paths) {
             if (!p.ok()) {
                 out.add(p);
                 continue;
             }
-            Double bare = median(paths, PathKind.valueOf(kindOf(p.path())).bare());
-            double m = p.mpps().median();
+            Summary bare = of.apply(PathKind.valueOf(kindOf(p.path())).bare());
             out.add(new Report.PathResult(p.path(), p.status(), p.trials(), p.mpps(), p.gbps(), p.offeredMpps(),
-                    p.lossPercent(), kernel != null && kernel > 0 ? m / kernel : null, bare != null && bare > 0 ? m / bare : null,
-                    p.programNs(), p.generatorBusyPercent()));
+                    p.lossPercent(), ratio(p.mpps().median(), kernel, Summary::median),
+                    ratio(p.mpps().median(), bare, Summary::median), ratio(p.mpps().max(), kernel, Summary::max),
+                    ratio(p.mpps().max(), bare, Summary::max), p.programNs(), p.generatorBusyPercent()));
         }
         return out;
     }
 
-    private static Double median(List<Report.PathResult> paths, PathKind kind) {
-        return paths.stream().filter(p -> p.ok() && p.path().equals(kind.label())).findFirst()
-                .map(p -> p.mpps().median()).orElse(null);
+    private static Double ratio(double value, Summary of, java.util.function.ToDoubleFunction<Summary> figure) {
+        if (of == null) {
+            return null;
+        }
+        double base = figure.applyAsDouble(of);
+        return base > 0 ? value / base : null;
     }
 
     static String kindOf(String label) {

@@ -46,21 +46,25 @@ public record Report(Environment environment, List<ScenarioResult> scenarios, Li
      * @param status "ok", or why the path was not measured
      * @param vsKernel median pps over the kernel bridge's median pps in the same scenario
      * @param vsBare median pps over the bare redirect's
+     * @param vsKernelBest the best trial's pps over the kernel bridge's best trial: this host has
+     *     spells in which a CPU runs at half speed for seconds (docs/bench.md), which only ever
+     *     slow a trial down, so the best trials compare the paths with the spells left out
+     * @param vsBareBest the same against the bare redirect
      * @param programNs the forwarding program's own time per frame: BPF_PROG_RUN of the program
      *     as loaded and configured (the daemon's, or the bare redirect) on the scenario's first
      *     frame, once per round; empty for the kernel bridge
      * @param generatorBusyPercent the generator CPU's busy share over the trials, in percent
      */
     public record PathResult(String path, String status, List<Trial> trials, Summary mpps, Summary gbps,
-            Summary offeredMpps, Summary lossPercent, Double vsKernel, Double vsBare, Summary programNs,
-            Summary generatorBusyPercent) {
+            Summary offeredMpps, Summary lossPercent, Double vsKernel, Double vsBare, Double vsKernelBest,
+            Double vsBareBest, Summary programNs, Summary generatorBusyPercent) {
         public boolean ok() {
             return status.equals("ok");
         }
 
         static PathResult unavailable(String path, String why) {
             Summary none = Summary.of(List.of());
-            return new PathResult(path, why, List.of(), none, none, none, none, null, null, none, none);
+            return new PathResult(path, why, List.of(), none, none, none, none, null, null, null, null, none, none);
         }
     }
 

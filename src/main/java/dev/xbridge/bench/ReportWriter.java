@@ -31,7 +31,7 @@ public final class ReportWriter {
         e.pinning().forEach((role, where) -> sb.append("  ").append(role).append(": ").append(where).append('\n'));
         sb.append('\n');
         List<String[]> rows = new ArrayList<>();
-        rows.add(new String[] {"SCENARIO", "FDB", "PATH", "Mpps min/med/max", "Gbit/s", "OFFERED", "LOSS%", "GEN CPU%", "xKERNEL", "%BARE", "NS/FRAME"});
+        rows.add(new String[] {"SCENARIO", "FDB", "PATH", "Mpps min/med/max", "Gbit/s", "OFFERED", "LOSS%", "GEN CPU%", "xKERNEL med/best", "%BARE med/best", "NS/FRAME"});
         for (Report.ScenarioResult s : r.scenarios()) {
             boolean first = true;
             for (Report.PathResult p : s.paths()) {
@@ -47,14 +47,15 @@ public final class ReportWriter {
                         f2(p.gbps().median()), f3(p.offeredMpps().median()), f1(p.lossPercent().median()),
                         p.generatorBusyPercent() == null || p.generatorBusyPercent().n() == 0 ? "-"
                                 : String.format(Locale.ROOT, "%.0f", p.generatorBusyPercent().median()),
-                        p.vsKernel() == null ? "-" : f2(p.vsKernel()),
-                        p.vsBare() == null ? "-" : String.format(Locale.ROOT, "%.0f%%", 100 * p.vsBare()),
+                        p.vsKernel() == null ? "-" : f2(p.vsKernel()) + " / " + orDash(p.vsKernelBest(), ReportWriter::f2),
+                        p.vsBare() == null ? "-" : percent(p.vsBare()) + " / " + orDash(p.vsBareBest(), ReportWriter::percent),
                         p.programNs() == null || p.programNs().n() == 0 ? "-"
                                 : String.format(Locale.ROOT, "%.0f", p.programNs().median())});
             }
         }
         sb.append(align(rows));
         sb.append("  %BARE: of the bare redirect at the same hook (bare tc redirect for xbridge tc, bare redirect for the rest)\n");
+        sb.append("  med/best: ratio of medians / of best trials (a slow spell of the host only ever lowers a trial)\n");
         if (!r.tcp().isEmpty()) {
             sb.append("\nTCP (iperf3, default offloads)\n");
             List<String[]> t = new ArrayList<>();
@@ -203,6 +204,14 @@ public final class ReportWriter {
             return "-";
         }
         return micros >= 1000 ? String.format(Locale.ROOT, "%.2f ms", micros / 1000) : String.format(Locale.ROOT, "%.0f us", micros);
+    }
+
+    private static String percent(double share) {
+        return String.format(Locale.ROOT, "%.0f%%", 100 * share);
+    }
+
+    private static String orDash(Double v, java.util.function.DoubleFunction<String> format) {
+        return v == null ? "-" : format.apply(v);
     }
 
     private static String f1(double v) {

@@ -33,13 +33,22 @@ class ReportWriterTest {
         assertThat(p.get(1).vsKernel()).isNull();
     }
 
+    /** The best trials: 0.99 against the kernel bridge's 0.6 and the bare redirect's 1.0. */
+    @Test
+    void ratiosOfBestTrialsLeaveTheHostsSlowSpellsOut() {
+        Report.PathResult xdp = sample().scenarios().get(0).paths().get(3);
+        assertThat(xdp.vsKernelBest()).isCloseTo(0.99 / 0.6, org.assertj.core.data.Offset.offset(1e-9));
+        assertThat(xdp.vsBareBest()).isCloseTo(0.99, org.assertj.core.data.Offset.offset(1e-9));
+        assertThat(sample().scenarios().get(0).paths().get(1).vsBareBest()).isNull();
+    }
+
     @Test
     void tableShowsEveryPathAndWhyOneIsMissing() {
         String t = ReportWriter.table(sample());
         assertThat(t).contains("kernel bridge  0.500 / 0.550 / 0.600").contains("xbridge tc     not available yet")
-                .contains("1.73").contains("95%");
-        assertThat(t).as("the program's own ns per frame, median over rounds").contains("95%    98")
-                .contains("100%   30");
+                .contains("1.73 / 1.65").contains("95% / 99%");
+        assertThat(t).as("the program's own ns per frame, median over rounds").contains("95% / 99%       98")
+                .contains("100% / 100%     30");
         assertThat(t).as("the generator CPU's busy share").contains("GEN CPU%").contains(" 99 ");
     }
 
