@@ -163,12 +163,14 @@ struct xb_fdb_cache_set {
  * ethertype). A copy counts only while fdb_gen holds the generation it was
  * made in, as in fdb_cache, and on the same x86-only switch (xb_fdb_cache).
  * What a frame of a copied flow still does itself: the egress check of its
- * entry point (can_take), the MTU check, and aging. Aging's check reads the
+ * entry point (can_take), TC's MTU check (XDP's is for tagged frames, which
+ * are never copied; the devmap checks the rest), and aging. Aging's check reads the
  * clock, the port's stats and the hint: a frame does it only when jiffies
  * has moved since the flow was last found not due on this CPU (tick). The
  * clock it reads (struct xb_clock) changes only with jiffies too, so the
  * frames it skips would all have been found not due. Ticks are compared in
- * 32 bits: a flow idle for exactly 2^32 ticks skips the check for one tick.
+ * 32 bits: a flow last found not due a whole multiple of 2^32 ticks ago
+ * skips the check for one tick.
  */
 /* At most 1 << XB_FLOW_CACHE_BITS sets per CPU; the loader may choose fewer (xb_flow_cache_shift). */
 #define XB_FLOW_CACHE_BITS 11
