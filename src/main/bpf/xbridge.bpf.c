@@ -490,19 +490,22 @@ static __always_inline __u32 clock_tick(const struct xb_stats *st)
  * that goes to the kernel so that it refreshes the source's entry, with the
  * copy in *flp and the ingress slot's stats in *st; -1 when the whole
  * decision must run (no copy, a tagged frame, or an egress port this entry
- * point cannot redirect to: can_take as in xb_decide). Both entry points ask
- * this first, and the XDP one forwards a frame of a copied flow without the
- * rest of its bookkeeping, which was a tenth of its time per frame.
+ * point cannot redirect to: can_take as in xb_decide). The flow's key goes
+ * to k and its set to *setp (0 for a frame no copy can hold), for
+ * xb_decide to fill on a miss. Both entry points ask this first, and the
+ * XDP one forwards a frame of a copied flow without the rest of its
+ * bookkeeping, which was a tenth of its time per frame.
  */
-static __always_inline int flow_decide(const struct xb_frame *f, __u32 ingress, __u16 can_take,
-				       struct xb_flow **flp, struct xb_stats **st)
+static __always_inline int flow_decide(const struct xb_frame *f, __u32 ingress, __u16 can_take, __u32 *k,
+				       struct xb_flow_set **setp, struct xb_flow **flp, struct xb_stats **st)
 {
+	*setp = 0;
 	if (!xb_fdb_cache || f->tag_proto)
 		return -1;
 	__u64 gen = fdb_generation_now();
-	__u32 k[4];
 	flow_key(k, ingress, f->eth);
 	struct xb_flow_set *set = flow_set_of(k);
+	*setp = set;
 	if (!set)
 		return -1;
 	struct xb_flow *fl;
@@ -565,8 +568,9 @@ struct vlan_hdr {
  * *st gets the ingress port's stats on this CPU (0 before the port is known),
  * looked up once for the aging clock and the count.
  */
-static __always_inline int xb_decide(struct xb_frame *f, __u32 ingress, __u16 can_take,
-				     struct xb_decision *d, struct xb_egress *out_port, struct xb_stats **st)
+static __always_inline int xb_decide(struct xb_frame *f, __u32 ingress, __u16 can_take, const __u32 *fkey,
+				     struct xb_flow_set *fset, struct xb_decision *d, struct xb_egress *out_port,
+				     struct xb_stats **st)
 {
 	struct ethhdr *eth = f->eth;
 
@@ -780,14 +784,9 @@ static __always_inline int xb_decide(struct xb_frame *f, __u32 ingress, __u16 ca
 	 * Copy the decision for the flow's next frames, when it rests on nothing
 	 * but the MACs and maps under fdb_gen (xbridge.h, flow_cache). Aging was
 	 * found not due at the clock's tick, if the source's entry ages at all.
+	 * fkey and fset are the frame's, as flow_decide() found them.
 	 */
-	__u32 fkey[4];
-	struct xb_flow_set *fset = 0;
-	if (xb_fdb_cache && !f->tag_proto && !(in_flags & (XB_PORT_VLAN | XB_PORT_NEIGH))) {
-		flow_key(fkey, ingress, eth);
-		fset = flow_set_of(fkey);
-	}
-	if (fset) {
+	if (fset && !(in_flags & (XB_PORT_VLAN | XB_PORT_NEIGH))) {
 		struct xb_flow *fl = cache_way_to_fill(fset, gen);
 		fl->key[0] = fkey[0];
 		fl->key[1] = fkey[1];
@@ -937,6 +936,8 @@ int xbridge_xdp(struct xdp_md *ctx)
 	struct xb_egress out;
 	struct xb_stats *st = 0;
 	struct xb_flow *fl = 0;
+	struct xb_flow_set *fset;
+	__u32 fkey[4];
 	struct xb_frame f;
 	__u64 len = data_end - data;
 	/* Read once: loads of ctx at two sites may be merged into one through a moved ctx pointer, which the verifier refuses. */
@@ -951,7 +952,7 @@ int xbridge_xdp(struct xdp_md *ctx)
 	 */
 	if (parse_inline(&f, data, data_end)) {
 		action = decided(&d, XB_ACT_PASS, XB_PASS_MALFORMED);
-	} else if ((reason = flow_decide(&f, ingress, XB_PORT_XDP_EGRESS, &fl, &st)) >= 0) {
+	} else if ((reason = flow_decide(&f, ingress, XB_PORT_XDP_EGRESS, fkey, &fset, &fl, &st)) >= 0) {
 		/*
 		 * A copied flow's frames are untagged, from a port without VLAN
 		 * filtering: the MTU and tag steps below are for tags, so a frame is
@@ -968,7 +969,7 @@ int xbridge_xdp(struct xdp_md *ctx)
 		}
 		action = flow_decided(&d, &out, fl, reason);
 	} else {
-		action = xb_decide(&f, ingress, XB_PORT_XDP_EGRESS, &d, &out, &st);
+		action = xb_decide(&f, ingress, XB_PORT_XDP_EGRESS, fkey, fset, &d, &out, &st);
 	}
 	int verdict = XDP_PASS;
 
@@ -1045,12 +1046,14 @@ int xbridge_tc(struct __sk_buff *skb)
 			f.tag_in_skb = 1;
 		}
 		struct xb_flow *fl = 0;
+		struct xb_flow_set *fset;
+		__u32 fkey[4];
 		__u32 ingress = skb->ifindex; /* read once, as in xbridge_xdp */
-		int reason = flow_decide(&f, ingress, XB_PORT_EGRESS, &fl, &st);
+		int reason = flow_decide(&f, ingress, XB_PORT_EGRESS, fkey, &fset, &fl, &st);
 		if (reason >= 0)
 			action = flow_decided(&d, &out, fl, reason);
 		else
-			action = xb_decide(&f, ingress, XB_PORT_EGRESS, &d, &out, &st);
+			action = xb_decide(&f, ingress, XB_PORT_EGRESS, fkey, fset, &d, &out, &st);
 	}
 	int verdict = TC_ACT_OK;
 
