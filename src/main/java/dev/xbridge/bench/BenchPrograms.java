@@ -53,21 +53,36 @@ final class BenchPrograms implements AutoCloseable {
 
     /** Frames and bytes counted in {@code mapName} slot 0, summed over CPUs. */
     long[] count(String mapName) {
+        long[][] perCpu = countPerCpu(mapName);
+        long packets = 0;
+        long bytes = 0;
+        for (long[] c : perCpu) {
+            packets += c[0];
+            bytes += c[1];
+        }
+        return new long[] {packets, bytes};
+    }
+
+    /**
+     * Frames and bytes counted in {@code mapName} slot 0, per possible CPU. gen_count is also
+     * where the generator keeps its place: each CPU walks the flows from its own count.
+     */
+    long[][] countPerCpu(String mapName) {
         BpfMap map = object.map(mapName);
+        int cpus = LibBpf.possibleCpus();
+        long[][] out = new long[cpus][2];
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment key = arena.allocate(4, 4);
             MemorySegment values = arena.allocate(map.valueBufferSize(), 8);
             if (!map.lookup(key, values)) {
-                return new long[2];
+                return out;
             }
-            long packets = 0;
-            long bytes = 0;
-            for (int cpu = 0, n = LibBpf.possibleCpus(); cpu < n; cpu++) {
+            for (int cpu = 0; cpu < cpus; cpu++) {
                 long at = (long) cpu * map.valueSlotSize();
-                packets += values.get(ValueLayout.JAVA_LONG, at);
-                bytes += values.get(ValueLayout.JAVA_LONG, at + 8);
+                out[cpu][0] = values.get(ValueLayout.JAVA_LONG, at);
+                out[cpu][1] = values.get(ValueLayout.JAVA_LONG, at + 8);
             }
-            return new long[] {packets, bytes};
+            return out;
         }
     }
 

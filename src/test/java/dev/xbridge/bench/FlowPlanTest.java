@@ -67,7 +67,10 @@ class FlowPlanTest {
         assertThatThrownBy(() -> new FlowPlan(2, 1, 64).sourceMac(2)).hasMessageContaining("outside 0..1");
     }
 
-    /** The BPF generator rewrites the template into exactly the frames FlowPlan describes, flow after flow. */
+    /**
+     * The BPF generator rewrites the template into exactly the frames FlowPlan describes, flow
+     * after flow on each CPU.
+     */
     @Test
     void theBpfGeneratorSendsTheFramesThePlanDescribes() {
         Requires.root();
@@ -75,7 +78,10 @@ class FlowPlanTest {
         try (BenchPrograms gen = BenchPrograms.load(plan)) {
             byte[] template = plan.template();
             for (int run = 0; run < 305; run++) {
-                assertThat(gen.generateOnce(template)).as("run %d", run).isEqualTo(plan.frame(run % 300));
+                long[][] before = gen.countPerCpu("gen_count");
+                byte[] out = gen.generateOnce(template);
+                int cpu = ranOn(before, gen.countPerCpu("gen_count"));
+                assertThat(out).as("run %d, on CPU %d", run, cpu).isEqualTo(plan.frame((int) (before[cpu][0] % 300)));
             }
             assertThat(gen.count("gen_count")[0]).isEqualTo(305);
             assertThat(gen.count("gen_count")[1]).isEqualTo(305L * 60);
@@ -93,10 +99,32 @@ class FlowPlanTest {
         FlowPlan plan = new FlowPlan(300, 3, 64);
         try (BenchPrograms inject = BenchPrograms.load(plan)) {
             for (int run = 0; run < 301; run++) {
-                assertThat(inject.injectOnce(plan.template())).as("run %d", run).isEqualTo(plan.frame(run % 300));
+                long[][] before = inject.countPerCpu("gen_count");
+                byte[] out = inject.injectOnce(plan.template());
+                int cpu = ranOn(before, inject.countPerCpu("gen_count"));
+                assertThat(out).as("run %d, on CPU %d", run, cpu).isEqualTo(plan.frame((int) (before[cpu][0] % 300)));
             }
             assertThat(inject.count("gen_count")[0]).as("offered").isEqualTo(301);
         }
+    }
+
+    /**
+     * The CPU a single test run ran on: the one whose count rose by one frame. The test thread
+     * may move between CPUs from one run to the next (it did in CI), and each CPU keeps its
+     * own place in the flows, so the frame to expect depends on where the run landed.
+     */
+    private static int ranOn(long[][] before, long[][] after) {
+        int cpu = -1;
+        for (int c = 0; c < before.length; c++) {
+            long d = after[c][0] - before[c][0];
+            assertThat(d).as("frames counted on CPU %d by one run", c).isBetween(0L, 1L);
+            if (d == 1) {
+                assertThat(cpu).as("a second CPU counted the same run").isEqualTo(-1);
+                cpu = c;
+            }
+        }
+        assertThat(cpu).as("no CPU counted the run").isNotNegative();
+        return cpu;
     }
 
     private static int u16(byte[] b, int off) {
