@@ -640,6 +640,21 @@ public final class Reconciler implements AutoCloseable {
      * {@code dump} throws (an interrupted dump), the map has not been touched.
      */
     public int resyncFdb(FdbSource dump) {
+        return syncFdb(dump, true);
+    }
+
+    /**
+     * Writes what {@code dump} has and the map lacks or holds otherwise, and deletes nothing.
+     * The repair after a dump the FDB changed under: the kernel's dump resumes each datagram
+     * at an index into the bridge's list, so an entry removed meanwhile ahead of that index
+     * makes the dump skip an entry nobody touched (see {@code Daemon}). What this dump lacks
+     * may be such a skip too, so it stays. Returns how many entries it wrote.
+     */
+    public int mergeFdb(FdbSource dump) {
+        return syncFdb(dump, false);
+    }
+
+    private int syncFdb(FdbSource dump, boolean deleteMissing) {
         PackedFdb want = new PackedFdb();
         dump.forEach(e -> {
             int bridge = mirroredBridge(e);
@@ -656,7 +671,9 @@ public final class Reconciler implements AutoCloseable {
                     long v = (long) i * FdbValue.SIZE;
                     int slot = want.find(FdbKey.bridge(keys, k), FdbKey.vid(keys, k), FdbKey.macBits(keys, k));
                     if (slot < 0) {
-                        gone.add(keys, k);
+                        if (deleteMissing) {
+                            gone.add(keys, k);
+                        }
                     } else if (want.sameAs(slot, FdbValue.port(values, v), FdbValue.flags(values, v))) {
                         want.keep(slot);
                     }

@@ -40,14 +40,16 @@ final class StatusCommand implements Callable<Integer> {
                         + status.bridges().stream().map(Status.BridgeStatus::name).collect(Collectors.joining(", ")));
             }
             status = new Status(status.pid(), status.started(), status.events(), status.resyncs(),
-                    status.fdbWriteFailures(), status.datapath(), only);
+                    status.fdbRepairs(), status.fdbRepairWrites(), status.fdbWriteFailures(), status.datapath(), only);
         }
         if (query.json) {
             DaemonQuery.printJson(status);
             return 0;
         }
         System.out.println("xbridge daemon pid " + status.pid() + ", up since " + status.started() + "; "
-                + status.events() + " kernel events, " + status.resyncs() + " resyncs");
+                + status.events() + " kernel events, " + status.resyncs() + " resyncs"
+                + (status.fdbRepairs() == 0 ? "" : ", " + status.fdbRepairs() + " FDB repairs (" + status.fdbRepairWrites()
+                        + " entries written)"));
         if (status.datapath() != null) {
             System.out.println(status.datapath().describe());
         }

@@ -49,10 +49,26 @@ import java.util.logging.Logger;
  * <p>The monitor is subscribed before the first dump, so no change falls
  * between the two. An overrun (ENOBUFS) or an interrupted dump
  * (NLM_F_DUMP_INTR) leads to a full resync, never a silent gap.
+ *
+ * <p>An FDB dump is no snapshot, and the kernel does not flag it as interrupted:
+ * br_fdb_dump() resumes each datagram at an index into the bridge's fdb_list, so each
+ * entry removed meanwhile ahead of that index makes the dump skip one entry nobody
+ * touched. A mirror built from it would lack that entry until the next resync (its
+ * frames would take the kernel path). So the first batch of events after a dump is
+ * checked for removals, and if it has any, an FDB repair follows: another dump, merged
+ * into the map without deleting anything ({@link Reconciler#mergeFdb}). Repairs go on
+ * while the last one still found entries and its dump again saw removals, each at least
+ * {@link #REPAIR_MIN_WAIT} and {@link #REPAIR_SPACING} times the last dump's duration
+ * after it (the kernel takes ~50 s to dump 1,000,000 entries), so they take at most a
+ * tenth of the time.
  */
 public final class Daemon implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Daemon.class.getName());
     private static final int DUMP_ATTEMPTS = 5;
+    /** An FDB repair waits at least this long after the dump that called for it. */
+    static final Duration REPAIR_MIN_WAIT = Duration.ofSeconds(1);
+    /** ... and this many times that dump's duration. */
+    static final int REPAIR_SPACING = 9;
     /**
      * How often netfilter is read again for what announces nothing (legacy x_tables, the
      * bridge-nf-call-* sysctls): a few files in /proc, no process.
@@ -77,6 +93,15 @@ public final class Daemon implements AutoCloseable {
     private long nextPeerReprobe;
     private long resyncs;
     private long events;
+    /** Whether the next batch of events tells if the FDB changed while it was last dumped. */
+    private boolean judgeLastDump;
+    /** How long the last FDB dump (resync or repair) took, in ns. */
+    private long lastDumpNanos;
+    /** Whether an FDB repair is due, and when (System.nanoTime). */
+    private boolean repairDue;
+    private long repairAt;
+    private long fdbRepairs;
+    private long fdbRepairWrites;
     private boolean pendingApply;
     private KernelState pending;
     /** The latest netfilter reading, taken off the loop (it runs nft): see {@link #watchNetfilter()}. */
@@ -218,6 +243,9 @@ public final class Daemon implements AutoCloseable {
     public void doWork(Duration timeout) {
         long now = System.nanoTime();
         long untilDue = Math.min(nextReprobe - now, nextPeerReprobe - now);
+        if (repairDue) {
+            untilDue = Math.min(untilDue, repairAt - now);
+        }
         if (!reprobeQueue.isEmpty()) {
             untilDue = 0; // probe the next port right after this round of events
         }
@@ -228,6 +256,9 @@ public final class Daemon implements AutoCloseable {
             reconciler.setNetfilter(nf);
         }
         now = System.nanoTime();
+        if (repairDue && now - repairAt >= 0) {
+            repairFdb();
+        }
         if (now - nextReprobe >= 0) {
             checkTcx();
             nextReprobe = now + options.reprobeMillis() * 1_000_000;
@@ -359,6 +390,18 @@ public final class Daemon implements AutoCloseable {
             resync(dumpLinks());
             return;
         }
+        if (judgeLastDump) {
+            // Queued since the last dump began: a removal may have made it skip entries.
+            judgeLastDump = false;
+            long removed = batch.stream().filter(e -> e instanceof RtEvent.FdbDeleted d && d.e().isBridgeEntry()).count();
+            if (removed > 0) {
+                long wait = Math.max(REPAIR_MIN_WAIT.toNanos(), REPAIR_SPACING * lastDumpNanos);
+                repairDue = true;
+                repairAt = System.nanoTime() + wait;
+                LOG.info(() -> String.format("%d FDB entries went since the last FDB dump began; one that went during it"
+                        + " makes it skip another: an FDB repair follows in %.1f s", removed, wait / 1e9));
+            }
+        }
         batch.forEach(this::handle);
         flushLinks();
         // After the links: a filter may come with a port that just appeared.
@@ -432,8 +475,9 @@ public final class Daemon implements AutoCloseable {
             try {
                 long start = System.nanoTime();
                 int changes = reconciler.resyncFdb(rt::fdb);
-                double seconds = (System.nanoTime() - start) / 1e9;
-                LOG.info(() -> String.format("FDB resync: %d changes in %.2f s", changes, seconds));
+                dumped(start);
+                repairDue = false; // this dump is judged afresh
+                LOG.info(() -> String.format("FDB resync: %d changes in %.2f s", changes, lastDumpNanos / 1e9));
                 return;
             } catch (DumpInterruptedException e) {
                 if (attempt == DUMP_ATTEMPTS) {
@@ -441,6 +485,33 @@ public final class Daemon implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /** Dumps the FDB again and writes what the map lacks: see the class comment. */
+    private void repairFdb() {
+        repairDue = false;
+        for (int attempt = 1; ; attempt++) {
+            try {
+                long start = System.nanoTime();
+                int written = reconciler.mergeFdb(rt::fdb);
+                dumped(start);
+                fdbRepairs++;
+                fdbRepairWrites += written;
+                // A repair that found nothing leaves little for the next: the judging stops.
+                judgeLastDump = written > 0;
+                LOG.info(() -> String.format("FDB repair: %d entries written in %.2f s", written, lastDumpNanos / 1e9));
+                return;
+            } catch (DumpInterruptedException e) {
+                if (attempt == DUMP_ATTEMPTS) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    private void dumped(long startNanos) {
+        lastDumpNanos = System.nanoTime() - startNanos;
+        judgeLastDump = true;
     }
 
     /**
@@ -526,6 +597,14 @@ public final class Daemon implements AutoCloseable {
 
     long resyncs() {
         return resyncs;
+    }
+
+    long fdbRepairs() {
+        return fdbRepairs;
+    }
+
+    long fdbRepairWrites() {
+        return fdbRepairWrites;
     }
 
     long events() {

@@ -21,7 +21,7 @@ import java.util.Map;
  * What {@code xbridge status} shows, as plain records so the same data
  * serialises to JSON for {@code --json} and over the control socket.
  */
-public record Status(long pid, String started, long events, long resyncs,
+public record Status(long pid, String started, long events, long resyncs, long fdbRepairs, long fdbRepairWrites,
         long fdbWriteFailures, DatapathStatus datapath, List<BridgeStatus> bridges) {
 
     /**
@@ -117,6 +117,6 @@ public record Status(long pid, String started, long events, long resyncs,
             bridges.add(new BridgeStatus(b.name(), b.index(), b.isUp(), b.ageingCentis() / 100.0, ports));
         }
         return new Status(ProcessHandle.current().pid(), d.started().toString(), d.events(), d.resyncs(),
-                d.reconciler().fdbWriteFailures(), DatapathStatus.of(d.datapath()), bridges);
+                d.fdbRepairs(), d.fdbRepairWrites(), d.reconciler().fdbWriteFailures(), DatapathStatus.of(d.datapath()), bridges);
     }
 }

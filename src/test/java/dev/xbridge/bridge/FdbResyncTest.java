@@ -186,6 +186,69 @@ class FdbResyncTest {
         assertThat(map()).isEqualTo(map);
     }
 
+    /**
+     * The kernel's FDB dump is no snapshot: br_fdb_dump() resumes each datagram at an index
+     * into the bridge's fdb_list, so entries removed during the dump ahead of that index make
+     * it skip as many entries nobody touched. Here the removals come from a second socket
+     * while the resync's own dump is half read. The mirror then lacks untouched entries;
+     * {@link Reconciler#mergeFdb} (the daemon's FDB repair) takes them from a quiet dump, and
+     * deletes nothing, not even an entry its own dump lacks.
+     */
+    @Test
+    void aRepairWritesWhatADumpSkippedWhileEntriesWentAndDeletesNothing() {
+        lab(65_536);
+        int churn = 300;
+        List<String> lines = new java.util.ArrayList<>();
+        for (int i = 0; i < FILLERS; i++) {
+            lines.add("fdb add " + filler(i) + " dev p1 master static");
+        }
+        // Added last, so at the head of fdb_list: the dump hands them over first.
+        for (int i = 0; i < churn; i++) {
+            lines.add("fdb add " + filler(FILLERS + i) + " dev p1 master static");
+        }
+        bridgeBatch(lines);
+
+        int[] seen = {0};
+        inside.run(() -> {
+            try (RtNetlink other = RtNetlink.open()) {
+                reconciler.resyncFdb(each -> rt.fdb(e -> {
+                    each.accept(e);
+                    if (e.mac().equals(filler(FILLERS - 1))) { // the first filler: every churn entry is behind
+                        for (int i = 0; i < churn; i++) {
+                            other.deleteFdb(p1, filler(FILLERS + i), 0);
+                        }
+                    }
+                    seen[0]++;
+                }));
+            }
+        });
+        Map<FdbKey, FdbValue> kernel = expectedMirror();
+        assertThat(kernel).doesNotContainKey(new FdbKey(br0, 0, filler(FILLERS)));
+        java.util.Set<FdbKey> skipped = new java.util.HashSet<>(kernel.keySet());
+        skipped.removeAll(map().keySet());
+        assertThat(skipped).as("untouched entries the kernel's dump skipped (%d entries seen)", seen[0])
+                .hasSize(churn) // one per removal: all were ahead of where the dump was
+                .allSatisfy(k -> assertThat(k.mac().bits() & 0xffffff).isLessThan(FILLERS));
+
+        // Behind the daemon's back, as a skip would look to the repair: in the map, not in the dump.
+        netns.exec("bridge", "fdb", "del", filler(7).toString(), "dev", "p1", "master");
+        int written = inside.call(() -> reconciler.mergeFdb(rt::fdb));
+        assertThat(written).isEqualTo(skipped.size());
+        // The map now has every entry the kernel has, and still what no dump since had: filler 7,
+        // and the removed entries the first dump carried (in the daemon, their removals follow).
+        Map<FdbKey, FdbValue> map = map();
+        java.util.Set<FdbKey> extra = new java.util.HashSet<>(map.keySet());
+        extra.removeAll(expectedMirror().keySet());
+        java.util.Set<FdbKey> notInKernel = new java.util.HashSet<>();
+        notInKernel.add(new FdbKey(br0, 0, filler(7)));
+        for (int i = 0; i < churn; i++) {
+            notInKernel.add(new FdbKey(br0, 0, filler(FILLERS + i)));
+        }
+        assertThat(extra).isEqualTo(notInKernel);
+        assertThat(map).containsAllEntriesOf(expectedMirror());
+        assertThat(inside.call(() -> reconciler.mergeFdb(rt::fdb))).as("nothing left to write").isZero();
+    }
+
     @Test
     void aFullMapLeavesTheRestOutAndCountsThem() {
         lab(16);

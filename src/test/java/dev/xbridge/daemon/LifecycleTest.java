@@ -361,4 +361,79 @@ class LifecycleTest {
         });
         assertThat(daemon.output()).contains("resyncing everything");
     }
+
+    /**
+     * An FDB dump taken while entries go skips as many untouched entries (br_fdb_dump()
+     * resumes at an index into the bridge's list). The daemon starts while a thread keeps
+     * removing and adding entries at the head of that list; the removals it hears of after
+     * its first dump call for a repair, and once the churn stops the mirror must be exactly
+     * the kernel's FDB, with entries written by the repair.
+     */
+    @Test
+    void entriesADumpSkippedWhileTheFdbChangedAreRepaired() throws Exception {
+        daemon.close();
+        daemon = null;
+        int keep = 60_000;
+        int churn = 2_000;
+        StringBuilder batch = new StringBuilder();
+        for (int i = 0; i < keep + churn; i++) { // the churn entries last: at the head of fdb_list
+            batch.append(String.format("fdb add 02:fd:00:%02x:%02x:%02x dev p1 master static%n", i >> 16, (i >> 8) & 0xff, i & 0xff));
+        }
+        java.nio.file.Path file = java.nio.file.Files.createTempFile("xbt-batch", ".txt");
+        try {
+            java.nio.file.Files.writeString(file, batch);
+            lab.switchNs().exec("bridge", "-batch", file.toString());
+        } finally {
+            java.nio.file.Files.deleteIfExists(file);
+        }
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        long[] changes = {0};
+        Thread churner;
+        try (var inside = lab.switchNs().enter()) {
+            int p1 = Integer.parseInt(lab.switchNs().exec("cat", "/sys/class/net/p1/ifindex").stdout().trim());
+            churner = Thread.ofPlatform().start(() -> inside.run(() -> {
+                try (var nl = dev.xbridge.netlink.RtNetlink.open()) {
+                    // About 1,000 changes a second: removals, then the same entries back.
+                    for (boolean remove = true; !stop.get(); remove = !remove) {
+                        for (int i = keep; i < keep + churn && !stop.get(); i++) {
+                            var mac = dev.xbridge.netlink.MacAddress.parse(
+                                    String.format("02:fd:00:%02x:%02x:%02x", i >> 16, (i >> 8) & 0xff, i & 0xff));
+                            if (remove) {
+                                nl.deleteFdb(p1, mac, 0);
+                            } else {
+                                nl.addFdb(p1, mac, 0, true, false);
+                            }
+                            if (++changes[0] % 10 == 0) {
+                                Thread.sleep(10);
+                            }
+                        }
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }));
+            try {
+                daemon = DaemonProcess.start(lab.switchNs());
+            } finally {
+                stop.set(true);
+                churner.join();
+            }
+        }
+        assertThat(changes[0]).as("FDB changes while the daemon started").isGreaterThan(100);
+        java.util.Set<String> kernel = new java.util.TreeSet<>();
+        for (String line : lab.switchNs().exec("bridge", "fdb", "show", "br", "br0").stdout().split("\n")) {
+            if (line.contains(" master br0") && !line.contains(" self")) {
+                kernel.add(line.split(" ")[0]);
+            }
+        }
+        assertThat(kernel).hasSizeGreaterThan(keep);
+        await("an FDB repair that wrote entries", () -> daemon.status().fdbRepairWrites() > 0);
+        await("the mirror to equal the kernel's FDB", () -> {
+            java.util.Set<String> m = new java.util.TreeSet<>();
+            daemon.fdb().forEach(r -> m.add(r.mac()));
+            return m.equals(kernel);
+        });
+        assertThat(daemon.output()).contains("an FDB repair follows").contains("FDB repair: ");
+        daemon.output().lines().filter(l -> l.contains("FDB re") || l.contains("an FDB repair")).forEach(System.out::println);
+    }
 }
