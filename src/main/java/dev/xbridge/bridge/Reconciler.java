@@ -594,7 +594,8 @@ public final class Reconciler implements AutoCloseable {
         return e.ifindex() == bridge ? 0 : e.ifindex();
     }
 
-    private static int mirroredFlags(FdbEntry e) {
+    /** The FdbValue flags the mirror of {@code e} carries. */
+    public static int mirroredFlags(FdbEntry e) {
         int flags = 0;
         if (e.isLocal()) {
             flags |= FdbValue.LOCAL;

@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "xbridge", mixinStandardHelpOptions = true, version = "xbridge 0.1.0",
         description = "Transparent eBPF fast path for the Linux bridge.",
         subcommands = {RunCommand.class, StatusCommand.class, FdbCommand.class, DoctorCommand.class,
-                DemoCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+                DemoCommand.class, BenchCommand.class, CheckCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
     /** Exit code when no daemon runs in this namespace. */
     public static final int EXIT_NOT_RUNNING = 3;

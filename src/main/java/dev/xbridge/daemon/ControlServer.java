@@ -104,7 +104,7 @@ public final class ControlServer implements AutoCloseable {
                 long sampledNanos = values.get(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, vo + FdbValue.SAMPLED_OFFSET);
                 String bridge = state.bridge(bridgeIndex).map(Bridge::name).orElse("#" + bridgeIndex);
                 String port = portIndex == 0 ? bridge : state.link(portIndex).map(l -> l.name()).orElse("#" + portIndex);
-                String kind = (flags & FdbValue.LOCAL) != 0 ? "local" : (flags & FdbValue.REFRESH) != 0 ? "dynamic" : "static";
+                String kind = FdbRow.kind(flags);
                 long sampled = sampledNanos == 0 ? -1 : (now - sampledNanos) / 1_000_000;
                 rows.add(new FdbRow(bridge, new MacAddress(FdbKey.macBits(keys, ko)).toString(), FdbKey.vid(keys, ko), port,
                         kind, sampled));

@@ -1,5 +1,7 @@
 package dev.xbridge.daemon;
 
+import dev.xbridge.bridge.FdbValue;
+
 /**
  * One mirrored FDB entry as {@code xbridge fdb} shows it.
  *
@@ -8,4 +10,9 @@ package dev.xbridge.daemon;
  * @param sampledMillisAgo when the fast path last handed a frame from this MAC to the kernel so it
  *     refreshes the entry (aging), -1 if never
  */
-public record FdbRow(String bridge, String mac, int vlan, String port, String kind, long sampledMillisAgo) {}
+public record FdbRow(String bridge, String mac, int vlan, String port, String kind, long sampledMillisAgo) {
+    /** The kind of an entry with these FdbValue flags. */
+    public static String kind(int flags) {
+        return (flags & FdbValue.LOCAL) != 0 ? "local" : (flags & FdbValue.REFRESH) != 0 ? "dynamic" : "static";
+    }
+}

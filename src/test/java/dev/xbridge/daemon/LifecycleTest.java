@@ -47,7 +47,11 @@ class LifecycleTest {
     }
 
     static void await(String what, BooleanSupplier condition) {
-        long end = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        await(what, Duration.ofSeconds(10), condition);
+    }
+
+    static void await(String what, Duration timeout, BooleanSupplier condition) {
+        long end = System.nanoTime() + timeout.toNanos();
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() > end) {
                 throw new AssertionError("timed out waiting for " + what);
@@ -365,16 +369,18 @@ class LifecycleTest {
     /**
      * An FDB dump taken while entries go skips as many untouched entries (br_fdb_dump()
      * resumes at an index into the bridge's list). The daemon starts while a thread keeps
-     * removing and adding entries at the head of that list; the removals it hears of after
-     * its first dump call for a repair, and once the churn stops the mirror must be exactly
-     * the kernel's FDB, with entries written by the repair.
+     * removing entries from the head of that list, about 1,000 a second from a pool that
+     * lasts 20 s; the removals it hears of after its first dump call for a repair, and once
+     * they stop the mirror must be exactly the kernel's FDB, with entries written by the
+     * repair. (Removing and adding back would not do: an entry added during a dump cancels
+     * the shift of one removed.)
      */
     @Test
     void entriesADumpSkippedWhileTheFdbChangedAreRepaired() throws Exception {
         daemon.close();
         daemon = null;
-        int keep = 60_000;
-        int churn = 2_000;
+        int keep = 40_000;
+        int churn = 20_000; // 60,000 in all: within the FDB map's default 65,536
         StringBuilder batch = new StringBuilder();
         for (int i = 0; i < keep + churn; i++) { // the churn entries last: at the head of fdb_list
             batch.append(String.format("fdb add 02:fd:00:%02x:%02x:%02x dev p1 master static%n", i >> 16, (i >> 8) & 0xff, i & 0xff));
@@ -393,19 +399,11 @@ class LifecycleTest {
             int p1 = Integer.parseInt(lab.switchNs().exec("cat", "/sys/class/net/p1/ifindex").stdout().trim());
             churner = Thread.ofPlatform().start(() -> inside.run(() -> {
                 try (var nl = dev.xbridge.netlink.RtNetlink.open()) {
-                    // About 1,000 changes a second: removals, then the same entries back.
-                    for (boolean remove = true; !stop.get(); remove = !remove) {
-                        for (int i = keep; i < keep + churn && !stop.get(); i++) {
-                            var mac = dev.xbridge.netlink.MacAddress.parse(
-                                    String.format("02:fd:00:%02x:%02x:%02x", i >> 16, (i >> 8) & 0xff, i & 0xff));
-                            if (remove) {
-                                nl.deleteFdb(p1, mac, 0);
-                            } else {
-                                nl.addFdb(p1, mac, 0, true, false);
-                            }
-                            if (++changes[0] % 10 == 0) {
-                                Thread.sleep(10);
-                            }
+                    for (int i = keep + churn - 1; i >= keep && !stop.get(); i--) {
+                        nl.deleteFdb(p1, dev.xbridge.netlink.MacAddress.parse(
+                                String.format("02:fd:00:%02x:%02x:%02x", i >> 16, (i >> 8) & 0xff, i & 0xff)), 0);
+                        if (++changes[0] % 10 == 0) {
+                            Thread.sleep(10);
                         }
                     }
                 } catch (InterruptedException e) {
@@ -419,7 +417,7 @@ class LifecycleTest {
                 churner.join();
             }
         }
-        assertThat(changes[0]).as("FDB changes while the daemon started").isGreaterThan(100);
+        assertThat(changes[0]).as("FDB removals while the daemon started").isGreaterThan(100).isLessThan(churn);
         java.util.Set<String> kernel = new java.util.TreeSet<>();
         for (String line : lab.switchNs().exec("bridge", "fdb", "show", "br", "br0").stdout().split("\n")) {
             if (line.contains(" master br0") && !line.contains(" self")) {
@@ -427,13 +425,94 @@ class LifecycleTest {
             }
         }
         assertThat(kernel).hasSizeGreaterThan(keep);
-        await("an FDB repair that wrote entries", () -> daemon.status().fdbRepairWrites() > 0);
-        await("the mirror to equal the kernel's FDB", () -> {
-            java.util.Set<String> m = new java.util.TreeSet<>();
-            daemon.fdb().forEach(r -> m.add(r.mac()));
-            return m.equals(kernel);
-        });
+        // A repair waits 9 times as long as the dump before it took, at least 1 s.
+        try {
+            await("an FDB repair that wrote entries", Duration.ofSeconds(60), () -> daemon.status().fdbRepairWrites() > 0);
+        } catch (AssertionError e) {
+            throw new AssertionError(e.getMessage() + " (" + changes[0] + " FDB removals while the daemon started); the daemon said:\n"
+                    + daemon.output().lines().filter(l -> l.contains("FDB") || l.contains("overran")).collect(
+                            java.util.stream.Collectors.joining("\n")), e);
+        }
+        java.util.Set<String> mirror = new java.util.TreeSet<>();
+        try {
+            await("the mirror to equal the kernel's FDB", () -> {
+                mirror.clear();
+                daemon.fdb().forEach(r -> mirror.add(r.mac()));
+                return mirror.equals(kernel);
+            });
+        } catch (AssertionError e) {
+            java.util.Set<String> missing = new java.util.TreeSet<>(kernel);
+            missing.removeAll(mirror);
+            java.util.Set<String> extra = new java.util.TreeSet<>(mirror);
+            extra.removeAll(kernel);
+            throw new AssertionError(e.getMessage() + ": " + missing.size() + " missing " + missing.stream().limit(5).toList()
+                    + ", " + extra.size() + " extra " + extra.stream().limit(5).toList() + "; the daemon said:\n"
+                    + daemon.output().lines().filter(l -> l.contains("FDB") || l.contains("overran")).collect(
+                            java.util.stream.Collectors.joining("\n")), e);
+        }
         assertThat(daemon.output()).contains("an FDB repair follows").contains("FDB repair: ");
         daemon.output().lines().filter(l -> l.contains("FDB re") || l.contains("an FDB repair")).forEach(System.out::println);
+    }
+
+    /** {@code xbridge ARGS} in the switch namespace, asking this test's daemon. */
+    Command.Result xbridge(String... args) {
+        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", lab.switchNs().name()));
+        cmd.addAll(DaemonProcess.javaCommand());
+        cmd.addAll(List.of(args));
+        cmd.addAll(List.of("--socket", daemon.socket().toString()));
+        return Command.run(Duration.ofSeconds(60), cmd.toArray(String[]::new));
+    }
+
+    /**
+     * {@code xbridge check} finds the mirror in step with the kernel's FDB; then an entry
+     * removed from the FDB map behind the daemon's back (bpftool, by the map's id) shows in
+     * both of its comparisons, with the kernel's side of it, and it says so in its exit status.
+     */
+    @Test
+    void checkFindsTheMirrorInStepAndAnEntryBpftoolRemoved() throws Exception {
+        String mac = "02:00:00:00:ab:01";
+        lab.switchNs().exec("bridge", "fdb", "add", mac, "dev", "p1", "master", "static");
+        await("the new entry mirrored", () -> mirrored(mac));
+        Command.Result ok = xbridge("check", "--json");
+        assertThat(ok.exitCode()).as(ok.stdout() + ok.stderr()).isZero();
+        JsonNode report = JSON.readTree(ok.stdout());
+        assertThat(report.path("inStep").asBoolean()).isTrue();
+        JsonNode br0 = report.path("bridges").path(0);
+        assertThat(br0.path("bridge").asText()).isEqualTo("br0");
+        assertThat(br0.path("kernel").asLong()).isGreaterThan(1).isEqualTo(br0.path("mirror").asLong());
+
+        int prog = JSON.readTree(lab.switchNs().ip("-j", "-d", "link", "show", "dev", "p1").stdout())
+                .path(0).path("xdp").path("prog").path("id").asInt();
+        assertThat(prog).as("p1's XDP program").isPositive();
+        int fdbMap = 0;
+        for (JsonNode id : JSON.readTree(Command.runOk("bpftool", "-j", "prog", "show", "id", Integer.toString(prog)).stdout())
+                .path("map_ids")) {
+            if (JSON.readTree(Command.runOk("bpftool", "-j", "map", "show", "id", id.asText()).stdout()).path("name").asText()
+                    .equals("fdb")) {
+                fdbMap = id.asInt();
+            }
+        }
+        assertThat(fdbMap).as("the fdb map among the program's maps").isPositive();
+        int bridge = Integer.parseInt(lab.switchNs().exec("cat", "/sys/class/net/br0/ifindex").stdout().trim());
+        List<String> delete = new ArrayList<>(List.of("bpftool", "map", "delete", "id", Integer.toString(fdbMap), "key", "hex"));
+        for (int i = 0; i < 4; i++) { // struct xb_fdb_key: ifindex (host order), vid, mac
+            delete.add(String.format("%02x", (bridge >> (8 * i)) & 0xff));
+        }
+        delete.addAll(List.of("00", "00"));
+        delete.addAll(List.of(mac.split(":")));
+        Command.runOk(delete.toArray(String[]::new));
+
+        Command.Result json = xbridge("check", "--json", "--settle-ms", "300");
+        assertThat(json.exitCode()).as(json.stdout() + json.stderr()).isEqualTo(4);
+        report = JSON.readTree(json.stdout());
+        assertThat(report.path("inStep").asBoolean()).isFalse();
+        assertThat(report.path("differences")).hasSize(1);
+        JsonNode d = report.path("differences").path(0);
+        assertThat(List.of(d.path("bridge").asText(), d.path("mac").asText(), d.path("kernel").asText(), d.path("mirror").isNull()))
+                .isEqualTo(List.of("br0", mac, "p1 static", true));
+        Command.Result human = xbridge("check", "--settle-ms", "300");
+        assertThat(human.exitCode()).isEqualTo(4);
+        assertThat(human.stdout()).contains("1 difference, found twice 300 ms apart").containsPattern(mac + " +- +p1 static +\\(none\\)");
+        assertThat(xbridge("check", "--bridge", "nosuch").stderr()).contains("no bridge named 'nosuch'");
     }
 }
