@@ -647,9 +647,9 @@ public final class Reconciler implements AutoCloseable {
     /**
      * Writes what {@code dump} has and the map lacks or holds otherwise, and deletes nothing.
      * The repair after a dump the FDB changed under: the kernel's dump resumes each datagram
-     * at an index into the bridge's list, so an entry removed meanwhile ahead of that index
-     * makes the dump skip an entry nobody touched (see {@code Daemon}). What this dump lacks
-     * may be such a skip too, so it stays. Returns how many entries it wrote.
+     * at an index into the bridge's list, so an entry removed meanwhile from the part the dump
+     * has passed makes it skip an entry nobody touched (see {@code Daemon}). What this dump
+     * lacks may be such a skip too, so it stays. Returns how many entries it wrote.
      */
     public int mergeFdb(FdbSource dump) {
         return syncFdb(dump, false);
@@ -691,37 +691,40 @@ public final class Reconciler implements AutoCloseable {
                 }
                 FdbKey.write(keys, (long) n * FdbKey.SIZE, want.bridge(slot), want.vid(slot), want.mac(slot));
                 FdbValue.write(values, (long) n * FdbValue.SIZE, want.port(slot), want.flags(slot), 0);
-                changes++;
                 if (++n == FDB_BATCH) {
-                    writeBatch(keys, values, n);
+                    changes += writeBatch(keys, values, n);
                     n = 0;
                 }
             }
-            writeBatch(keys, values, n);
+            changes += writeBatch(keys, values, n);
         }
         return changes;
     }
 
     /**
      * Writes {@code n} packed entries. An entry the kernel refuses (map full) is handled as
-     * {@link #write} does, and the rest of the batch is written after it.
+     * {@link #write} does, and the rest of the batch is written after it. Returns how many
+     * were written: a refused entry is not a change.
      */
-    private void writeBatch(MemorySegment keys, MemorySegment values, int n) {
+    private int writeBatch(MemorySegment keys, MemorySegment values, int n) {
         int from = 0;
+        int refused = 0;
         while (from < n) {
             try {
                 datapath.putFdbBatch(keys.asSlice((long) from * FdbKey.SIZE), values.asSlice((long) from * FdbValue.SIZE),
                         n - from);
-                return;
+                return n - refused;
             } catch (BpfBatchException e) {
                 int failed = from + e.done();
                 FdbKey key = FdbKey.CODEC.read(keys.asSlice((long) failed * FdbKey.SIZE, FdbKey.SIZE));
                 fdbWriteFailures++;
+                refused++;
                 datapath.removeFdb(key);
                 LOG.warning(() -> "FDB entry " + key + " not mirrored: " + e.getMessage());
                 from = failed + 1;
             }
         }
+        return n - refused;
     }
 
     /**

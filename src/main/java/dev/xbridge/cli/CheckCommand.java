@@ -24,13 +24,14 @@ import picocli.CommandLine.Option;
  *
  * <p>Both sides move while they are read: events are in flight to the daemon, entries age
  * and are learned, and a kernel dump taken while entries go skips others (br_fdb_dump()
- * resumes at an index into the bridge's list). So the two are compared twice, {@code
- * --settle-ms} apart, and only a difference found both times, the same both times, is
- * reported.
+ * resumes at an index into the bridge's list). So when a comparison finds differences,
+ * a second one follows {@code --settle-ms} later, and only a difference found both times,
+ * the same both times, is reported. A difference the daemon's next FDB repair may mend
+ * (Daemon) is still one; the report says when that repair is due.
  */
 @Command(name = "check", mixinStandardHelpOptions = true,
         description = {"Compare the daemon's FDB mirror with the kernel's FDB (bridge fdb show).",
-                "Twice, --settle-ms apart; only differences found both times count.",
+                "What differs is compared again --settle-ms later; only differences found both times count.",
                 "Exit status: 0 in step, 4 different, 3 no daemon, 1 error."})
 final class CheckCommand implements Callable<Integer> {
     static final int EXIT_DIFFERENT = 4;
@@ -55,7 +56,9 @@ final class CheckCommand implements Callable<Integer> {
 
     public record BridgeCount(String bridge, long kernel, long mirror) {}
 
-    public record Report(boolean inStep, long settleMillis, List<BridgeCount> bridges, List<Difference> differences) {}
+    /** @param fdbRepairInMillis when the daemon's next FDB repair is due, -1 if none is */
+    public record Report(boolean inStep, long settleMillis, long fdbRepairInMillis, List<BridgeCount> bridges,
+            List<Difference> differences) {}
 
     @Override
     public Integer call() throws Exception {
@@ -72,7 +75,8 @@ final class CheckCommand implements Callable<Integer> {
             Set<Difference> again = new HashSet<>(last.differences);
             persisting = first.differences.stream().filter(again::contains).toList();
         }
-        Report report = new Report(persisting.isEmpty(), settleMillis, last.counts, persisting);
+        long repairIn = persisting.isEmpty() ? -1 : client.status().fdbRepairInMillis();
+        Report report = new Report(persisting.isEmpty(), settleMillis, repairIn, last.counts, persisting);
         if (query.json) {
             DaemonQuery.printJson(report);
         } else {
@@ -102,6 +106,10 @@ final class CheckCommand implements Callable<Integer> {
         System.out.print(t);
         if (r.differences().size() > SHOWN) {
             System.out.println("... and " + (r.differences().size() - SHOWN) + " more (--json lists them all)");
+        }
+        if (r.fdbRepairInMillis() >= 0) {
+            System.out.println("The daemon's next FDB repair (a dump taken again because entries went during the last)"
+                    + " is due in " + r.fdbRepairInMillis() + " ms; what it writes may close these.");
         }
     }
 

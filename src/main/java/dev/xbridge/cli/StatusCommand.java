@@ -40,7 +40,7 @@ final class StatusCommand implements Callable<Integer> {
                         + status.bridges().stream().map(Status.BridgeStatus::name).collect(Collectors.joining(", ")));
             }
             status = new Status(status.pid(), status.started(), status.events(), status.resyncs(),
-                    status.fdbRepairs(), status.fdbRepairWrites(), status.fdbWriteFailures(), status.datapath(), only);
+                    status.fdbRepairs(), status.fdbRepairWrites(), status.fdbRepairInMillis(), status.fdbWriteFailures(), status.datapath(), only);
         }
         if (query.json) {
             DaemonQuery.printJson(status);

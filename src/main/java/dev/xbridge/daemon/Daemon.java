@@ -52,15 +52,19 @@ import java.util.logging.Logger;
  *
  * <p>An FDB dump is no snapshot, and the kernel does not flag it as interrupted:
  * br_fdb_dump() resumes each datagram at an index into the bridge's fdb_list, so each
- * entry removed meanwhile ahead of that index makes the dump skip one entry nobody
- * touched. A mirror built from it would lack that entry until the next resync (its
- * frames would take the kernel path). So the first batch of events after a dump is
- * checked for removals, and if it has any, an FDB repair follows: another dump, merged
- * into the map without deleting anything ({@link Reconciler#mergeFdb}). Repairs go on
- * while the last one still found entries and its dump again saw removals, each at least
+ * entry removed meanwhile from the part of the list the dump has passed makes it skip one
+ * entry nobody touched (and on older kernels rtnl_fdb_dump() resumes at a position in a
+ * hash chain of devices, which a device deleted meanwhile shifts). A mirror built from it
+ * would lack those entries until the next resync: their frames would take the kernel
+ * path. So the first batch of events after a dump is checked for removals of FDB entries
+ * or links, and if it has any, an FDB repair follows: another dump, merged into the map
+ * without deleting anything ({@link Reconciler#mergeFdb}). A repair's own dump is judged
+ * the same way, up to {@link #MAX_REPAIRS} after a resync; each repair comes at least
  * {@link #REPAIR_MIN_WAIT} and {@link #REPAIR_SPACING} times the last dump's duration
- * after it (the kernel takes ~50 s to dump 1,000,000 entries), so they take at most a
- * tenth of the time.
+ * after it (the kernel takes ~50 s to dump 1,000,000 entries), so repairs take at most a
+ * tenth of the time. The bound matters on a bridge that keeps learning and aging, where
+ * every dump sees removals; each repair leaves fewer skipped entries (only those every
+ * dump so far skipped).
  */
 public final class Daemon implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Daemon.class.getName());
@@ -69,6 +73,8 @@ public final class Daemon implements AutoCloseable {
     static final Duration REPAIR_MIN_WAIT = Duration.ofSeconds(1);
     /** ... and this many times that dump's duration. */
     static final int REPAIR_SPACING = 9;
+    /** Repairs after one resync at most. */
+    static final int MAX_REPAIRS = 3;
     /**
      * How often netfilter is read again for what announces nothing (legacy x_tables, the
      * bridge-nf-call-* sysctls): a few files in /proc, no process.
@@ -98,9 +104,11 @@ public final class Daemon implements AutoCloseable {
     /** How long the last FDB dump (resync or repair) took, in ns. */
     private long lastDumpNanos;
     /** Whether an FDB repair is due, and when (System.nanoTime). */
-    private boolean repairDue;
-    private long repairAt;
+    private volatile boolean repairDue;
+    private volatile long repairAt;
     private long fdbRepairs;
+    /** Repairs since the last resync. */
+    private int repairsSinceResync;
     private long fdbRepairWrites;
     private boolean pendingApply;
     private KernelState pending;
@@ -393,13 +401,15 @@ public final class Daemon implements AutoCloseable {
         if (judgeLastDump) {
             // Queued since the last dump began: a removal may have made it skip entries.
             judgeLastDump = false;
-            long removed = batch.stream().filter(e -> e instanceof RtEvent.FdbDeleted d && d.e().isBridgeEntry()).count();
+            long removed = batch.stream()
+                    .filter(e -> (e instanceof RtEvent.FdbDeleted d && d.e().isBridgeEntry()) || e instanceof RtEvent.LinkDeleted)
+                    .count();
             if (removed > 0) {
                 long wait = Math.max(REPAIR_MIN_WAIT.toNanos(), REPAIR_SPACING * lastDumpNanos);
                 repairDue = true;
                 repairAt = System.nanoTime() + wait;
-                LOG.info(() -> String.format("%d FDB entries went since the last FDB dump began; one that went during it"
-                        + " makes it skip another: an FDB repair follows in %.1f s", removed, wait / 1e9));
+                LOG.info(() -> String.format("%d FDB entries or links went since the last FDB dump began; one that went"
+                        + " during it can make it skip entries: an FDB repair follows in %.1f s", removed, wait / 1e9));
             }
         }
         batch.forEach(this::handle);
@@ -477,6 +487,7 @@ public final class Daemon implements AutoCloseable {
                 int changes = reconciler.resyncFdb(rt::fdb);
                 dumped(start);
                 repairDue = false; // this dump is judged afresh
+                repairsSinceResync = 0;
                 LOG.info(() -> String.format("FDB resync: %d changes in %.2f s", changes, lastDumpNanos / 1e9));
                 return;
             } catch (DumpInterruptedException e) {
@@ -497,8 +508,7 @@ public final class Daemon implements AutoCloseable {
                 dumped(start);
                 fdbRepairs++;
                 fdbRepairWrites += written;
-                // A repair that found nothing leaves little for the next: the judging stops.
-                judgeLastDump = written > 0;
+                judgeLastDump = ++repairsSinceResync < MAX_REPAIRS;
                 LOG.info(() -> String.format("FDB repair: %d entries written in %.2f s", written, lastDumpNanos / 1e9));
                 return;
             } catch (DumpInterruptedException e) {
@@ -601,6 +611,11 @@ public final class Daemon implements AutoCloseable {
 
     long fdbRepairs() {
         return fdbRepairs;
+    }
+
+    /** In how many ms the next FDB repair is due, -1 if none is. */
+    long fdbRepairInMillis() {
+        return repairDue ? Math.max(0, (repairAt - System.nanoTime()) / 1_000_000) : -1;
     }
 
     long fdbRepairWrites() {

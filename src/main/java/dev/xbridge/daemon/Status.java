@@ -20,9 +20,13 @@ import java.util.Map;
 /**
  * What {@code xbridge status} shows, as plain records so the same data
  * serialises to JSON for {@code --json} and over the control socket.
+ *
+ * @param fdbRepairs FDB dumps taken again because entries or links went during the one before (Daemon)
+ * @param fdbRepairWrites entries those repairs wrote
+ * @param fdbRepairInMillis when the next repair is due, -1 if none is
  */
 public record Status(long pid, String started, long events, long resyncs, long fdbRepairs, long fdbRepairWrites,
-        long fdbWriteFailures, DatapathStatus datapath, List<BridgeStatus> bridges) {
+        long fdbRepairInMillis, long fdbWriteFailures, DatapathStatus datapath, List<BridgeStatus> bridges) {
 
     /**
      * The loaded datapath's memory.
@@ -117,6 +121,6 @@ public record Status(long pid, String started, long events, long resyncs, long f
             bridges.add(new BridgeStatus(b.name(), b.index(), b.isUp(), b.ageingCentis() / 100.0, ports));
         }
         return new Status(ProcessHandle.current().pid(), d.started().toString(), d.events(), d.resyncs(),
-                d.fdbRepairs(), d.fdbRepairWrites(), d.reconciler().fdbWriteFailures(), DatapathStatus.of(d.datapath()), bridges);
+                d.fdbRepairs(), d.fdbRepairWrites(), d.fdbRepairInMillis(), d.reconciler().fdbWriteFailures(), DatapathStatus.of(d.datapath()), bridges);
     }
 }

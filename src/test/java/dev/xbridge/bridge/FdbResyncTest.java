@@ -188,8 +188,8 @@ class FdbResyncTest {
 
     /**
      * The kernel's FDB dump is no snapshot: br_fdb_dump() resumes each datagram at an index
-     * into the bridge's fdb_list, so entries removed during the dump ahead of that index make
-     * it skip as many entries nobody touched. Here the removals come from a second socket
+     * into the bridge's fdb_list, so entries removed during the dump from the part it has
+     * passed make it skip as many entries nobody touched. Here the removals come from a second socket
      * while the resync's own dump is half read. The mirror then lacks untouched entries;
      * {@link Reconciler#mergeFdb} (the daemon's FDB repair) takes them from a quiet dump, and
      * deletes nothing, not even an entry its own dump lacks.
@@ -213,7 +213,7 @@ class FdbResyncTest {
             try (RtNetlink other = RtNetlink.open()) {
                 reconciler.resyncFdb(each -> rt.fdb(e -> {
                     each.accept(e);
-                    if (e.mac().equals(filler(FILLERS - 1))) { // the first filler: every churn entry is behind
+                    if (e.mac().equals(filler(FILLERS - 1))) { // the first filler: the dump has passed every churn entry
                         for (int i = 0; i < churn; i++) {
                             other.deleteFdb(p1, filler(FILLERS + i), 0);
                         }
@@ -227,7 +227,7 @@ class FdbResyncTest {
         java.util.Set<FdbKey> skipped = new java.util.HashSet<>(kernel.keySet());
         skipped.removeAll(map().keySet());
         assertThat(skipped).as("untouched entries the kernel's dump skipped (%d entries seen)", seen[0])
-                .hasSize(churn) // one per removal: all were ahead of where the dump was
+                .hasSize(churn) // one per removal: the dump had passed them all
                 .allSatisfy(k -> assertThat(k.mac().bits() & 0xffffff).isLessThan(FILLERS));
 
         // Behind the daemon's back, as a skip would look to the repair: in the map, not in the dump.

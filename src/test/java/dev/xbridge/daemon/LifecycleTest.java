@@ -452,6 +452,68 @@ class LifecycleTest {
         }
         assertThat(daemon.output()).contains("an FDB repair follows").contains("FDB repair: ");
         daemon.output().lines().filter(l -> l.contains("FDB re") || l.contains("an FDB repair")).forEach(System.out::println);
+        Command.Result check = xbridge("check");
+        assertThat(check.exitCode()).as("xbridge check: ports and kinds too\n" + check.stdout() + check.stderr()).isZero();
+    }
+
+    /**
+     * On a bridge that never settles (entries keep going and new ones keep coming), every
+     * dump sees removals; the repairs must still stop, after Daemon.MAX_REPAIRS, instead of
+     * dumping the FDB forever.
+     */
+    @Test
+    void repairsStopOnABridgeThatNeverSettles() throws Exception {
+        daemon.close();
+        daemon = null;
+        int start = 20_000;
+        StringBuilder batch = new StringBuilder();
+        for (int i = 0; i < start; i++) {
+            batch.append(String.format("fdb add 02:fe:00:%02x:%02x:%02x dev p1 master static%n", i >> 16, (i >> 8) & 0xff, i & 0xff));
+        }
+        java.nio.file.Path file = java.nio.file.Files.createTempFile("xbt-batch", ".txt");
+        try {
+            java.nio.file.Files.writeString(file, batch);
+            lab.switchNs().exec("bridge", "-batch", file.toString());
+        } finally {
+            java.nio.file.Files.deleteIfExists(file);
+        }
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        try (var inside = lab.switchNs().enter()) {
+            int p1 = Integer.parseInt(lab.switchNs().exec("cat", "/sys/class/net/p1/ifindex").stdout().trim());
+            // A sliding window: the oldest entry goes, a new one comes, about 500 of each a second.
+            Thread churner = Thread.ofPlatform().start(() -> inside.run(() -> {
+                try (var nl = dev.xbridge.netlink.RtNetlink.open()) {
+                    for (int i = 0; !stop.get() && i < 1 << 20; i++) {
+                        nl.deleteFdb(p1, fe(i), 0);
+                        nl.addFdb(p1, fe(start + i), 0, true, false);
+                        if (i % 5 == 4) {
+                            Thread.sleep(10);
+                        }
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }));
+            try {
+                daemon = DaemonProcess.start(lab.switchNs());
+                await("three repairs", Duration.ofSeconds(60), () -> daemon.status().fdbRepairs() >= Daemon.MAX_REPAIRS);
+                // The last one's dump saw removals too (its events come within ms); no fourth is due.
+                Thread.sleep(500);
+                var status = daemon.status();
+                assertThat(List.of(status.fdbRepairs(), status.fdbRepairInMillis())).as(daemon.output().lines()
+                        .filter(l -> l.contains("FDB")).collect(java.util.stream.Collectors.joining("\n")))
+                        .isEqualTo(List.of((long) Daemon.MAX_REPAIRS, -1L));
+                assertThat(churner.isAlive()).as("the churn went on all along").isTrue();
+            } finally {
+                stop.set(true);
+                churner.join();
+            }
+        }
+        daemon.output().lines().filter(l -> l.contains("FDB re")).forEach(System.out::println);
+    }
+
+    static dev.xbridge.netlink.MacAddress fe(int i) {
+        return dev.xbridge.netlink.MacAddress.parse(String.format("02:fe:00:%02x:%02x:%02x", i >> 16, (i >> 8) & 0xff, i & 0xff));
     }
 
     /** {@code xbridge ARGS} in the switch namespace, asking this test's daemon. */
