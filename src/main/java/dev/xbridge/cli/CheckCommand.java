@@ -3,6 +3,7 @@ package dev.xbridge.cli;
 import dev.xbridge.bridge.Reconciler;
 import dev.xbridge.daemon.ControlClient;
 import dev.xbridge.daemon.FdbRow;
+import dev.xbridge.daemon.Status;
 import dev.xbridge.netlink.FdbEntry;
 import dev.xbridge.netlink.Link;
 import dev.xbridge.netlink.RtNetlink;
@@ -56,9 +57,12 @@ final class CheckCommand implements Callable<Integer> {
 
     public record BridgeCount(String bridge, long kernel, long mirror) {}
 
-    /** @param fdbRepairInMillis when the daemon's next FDB repair is due, -1 if none is */
-    public record Report(boolean inStep, long settleMillis, long fdbRepairInMillis, List<BridgeCount> bridges,
-            List<Difference> differences) {}
+    /**
+     * @param fdbRepairInMillis when the daemon's next FDB repair is due, -1 if none is (or in step)
+     * @param fdbWriteFailures writes the daemon's FDB map refused, full (0 when in step)
+     */
+    public record Report(boolean inStep, long settleMillis, long fdbRepairInMillis, long fdbWriteFailures,
+            List<BridgeCount> bridges, List<Difference> differences) {}
 
     @Override
     public Integer call() throws Exception {
@@ -75,8 +79,10 @@ final class CheckCommand implements Callable<Integer> {
             Set<Difference> again = new HashSet<>(last.differences);
             persisting = first.differences.stream().filter(again::contains).toList();
         }
-        long repairIn = persisting.isEmpty() ? -1 : client.status().fdbRepairInMillis();
-        Report report = new Report(persisting.isEmpty(), settleMillis, repairIn, last.counts, persisting);
+        // What the daemon knows of why the mirror may lack entries.
+        Status status = persisting.isEmpty() ? null : client.status();
+        Report report = new Report(persisting.isEmpty(), settleMillis, status == null ? -1 : status.fdbRepairInMillis(),
+                status == null ? 0 : status.fdbWriteFailures(), last.counts, persisting);
         if (query.json) {
             DaemonQuery.printJson(report);
         } else {
@@ -106,6 +112,10 @@ final class CheckCommand implements Callable<Integer> {
         System.out.print(t);
         if (r.differences().size() > SHOWN) {
             System.out.println("... and " + (r.differences().size() - SHOWN) + " more (--json lists them all)");
+        }
+        if (r.fdbWriteFailures() > 0) {
+            System.out.println("The daemon's FDB map refused " + r.fdbWriteFailures() + " writes, full: raise --fdb-max"
+                    + " (entries not mirrored go through the kernel bridge).");
         }
         if (r.fdbRepairInMillis() >= 0) {
             System.out.println("The daemon's next FDB repair (a dump taken again because entries went during the last)"

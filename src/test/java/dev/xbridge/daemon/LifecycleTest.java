@@ -576,5 +576,12 @@ class LifecycleTest {
         assertThat(human.exitCode()).isEqualTo(4);
         assertThat(human.stdout()).contains("1 difference, found twice 300 ms apart").containsPattern(mac + " +- +p1 static +\\(none\\)");
         assertThat(xbridge("check", "--bridge", "nosuch").stderr()).contains("no bridge named 'nosuch'");
+
+        // A map too small for the FDB: check says why entries are missing.
+        daemon.close();
+        daemon = DaemonProcess.start(lab.switchNs(), "--fdb-max", "2");
+        Command.Result full = xbridge("check", "--settle-ms", "100");
+        assertThat(full.exitCode()).as(full.stdout() + full.stderr()).isEqualTo(4);
+        assertThat(full.stdout()).contains("The daemon's FDB map refused").contains("raise --fdb-max");
     }
 }
