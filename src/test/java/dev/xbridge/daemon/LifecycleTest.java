@@ -381,17 +381,7 @@ class LifecycleTest {
         daemon = null;
         int keep = 40_000;
         int churn = 20_000; // 60,000 in all: within the FDB map's default 65,536
-        StringBuilder batch = new StringBuilder();
-        for (int i = 0; i < keep + churn; i++) { // the churn entries last: at the head of fdb_list
-            batch.append(String.format("fdb add 02:fd:00:%02x:%02x:%02x dev p1 master static%n", i >> 16, (i >> 8) & 0xff, i & 0xff));
-        }
-        java.nio.file.Path file = java.nio.file.Files.createTempFile("xbt-batch", ".txt");
-        try {
-            java.nio.file.Files.writeString(file, batch);
-            lab.switchNs().exec("bridge", "-batch", file.toString());
-        } finally {
-            java.nio.file.Files.deleteIfExists(file);
-        }
+        addStatic(0xfd, keep + churn); // the churn entries last: at the head of fdb_list
         java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
         long[] changes = {0};
         Thread churner;
@@ -466,17 +456,7 @@ class LifecycleTest {
         daemon.close();
         daemon = null;
         int start = 20_000;
-        StringBuilder batch = new StringBuilder();
-        for (int i = 0; i < start; i++) {
-            batch.append(String.format("fdb add 02:fe:00:%02x:%02x:%02x dev p1 master static%n", i >> 16, (i >> 8) & 0xff, i & 0xff));
-        }
-        java.nio.file.Path file = java.nio.file.Files.createTempFile("xbt-batch", ".txt");
-        try {
-            java.nio.file.Files.writeString(file, batch);
-            lab.switchNs().exec("bridge", "-batch", file.toString());
-        } finally {
-            java.nio.file.Files.deleteIfExists(file);
-        }
+        addStatic(0xfe, start);
         java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
         try (var inside = lab.switchNs().enter()) {
             int p1 = Integer.parseInt(lab.switchNs().exec("cat", "/sys/class/net/p1/ifindex").stdout().trim());
@@ -514,6 +494,22 @@ class LifecycleTest {
 
     static dev.xbridge.netlink.MacAddress fe(int i) {
         return dev.xbridge.netlink.MacAddress.parse(String.format("02:fe:00:%02x:%02x:%02x", i >> 16, (i >> 8) & 0xff, i & 0xff));
+    }
+
+    /** Static entries 02:PREFIX:00:ii:ii:ii (i below n) on p1, in one {@code bridge -batch}, in order. */
+    void addStatic(int prefix, int n) throws java.io.IOException {
+        StringBuilder batch = new StringBuilder();
+        for (int i = 0; i < n; i++) {
+            batch.append(String.format("fdb add 02:%02x:00:%02x:%02x:%02x dev p1 master static%n", prefix, i >> 16, (i >> 8) & 0xff,
+                    i & 0xff));
+        }
+        java.nio.file.Path file = java.nio.file.Files.createTempFile("xbt-batch", ".txt");
+        try {
+            java.nio.file.Files.writeString(file, batch);
+            lab.switchNs().exec("bridge", "-batch", file.toString());
+        } finally {
+            java.nio.file.Files.deleteIfExists(file);
+        }
     }
 
     /** {@code xbridge ARGS} in the switch namespace, asking this test's daemon. */
