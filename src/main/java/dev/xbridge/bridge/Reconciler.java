@@ -586,7 +586,7 @@ public final class Reconciler implements AutoCloseable {
         if (!e.isBridgeEntry()) {
             return 0;
         }
-        int bridge = e.master() != 0 ? e.master() : e.ifindex();
+        int bridge = e.bridgeIndex();
         return state.bridge(bridge).isPresent() ? bridge : 0;
     }
 

@@ -46,7 +46,7 @@ final class CheckCommand implements Callable<Integer> {
             description = "Time between the two comparisons (default: ${DEFAULT-VALUE}).")
     long settleMillis;
 
-    /** One entry as both sides are compared: where it points and what kind it is. */
+    /** An entry's identity in both FDBs; what each side says of it is "PORT KIND". */
     record Key(String bridge, int vlan, String mac) {}
 
     /**
@@ -140,12 +140,11 @@ final class CheckCommand implements Callable<Integer> {
                 if (!e.isBridgeEntry()) {
                     return;
                 }
-                int bridgeIndex = e.master() != 0 ? e.master() : e.ifindex();
-                Link bridge = links.get(bridgeIndex);
+                Link bridge = links.get(e.bridgeIndex());
                 if (bridge == null || !bridge.isBridge() || !wanted(bridge.name())) {
                     return;
                 }
-                kernel.put(new Key(bridge.name(), e.vlan(), e.mac().toString()), side(e, bridgeIndex, links));
+                kernel.put(new Key(bridge.name(), e.vlan(), e.mac().toString()), side(e, links));
             });
         }
         Map<Key, String> mirror = new HashMap<>();
@@ -180,11 +179,12 @@ final class CheckCommand implements Callable<Integer> {
         return query.bridge == null || query.bridge.equals(bridge);
     }
 
-    /** "PORT KIND" as {@code xbridge fdb} would show the mirror of {@code e}. */
-    private static String side(FdbEntry e, int bridgeIndex, Map<Integer, Link> links) {
+    /**
+     * "PORT KIND" as {@code xbridge fdb} would show the mirror of {@code e}; the bridge's own
+     * entries name the bridge as their device, as the mirror's rows do.
+     */
+    private static String side(FdbEntry e, Map<Integer, Link> links) {
         Link port = links.get(e.ifindex());
-        String name = port == null ? "#" + e.ifindex() : port.name();
-        return (e.ifindex() == bridgeIndex ? links.get(bridgeIndex).name() : name) + " "
-                + FdbRow.kind(Reconciler.mirroredFlags(e));
+        return (port == null ? "#" + e.ifindex() : port.name()) + " " + FdbRow.kind(Reconciler.mirroredFlags(e));
     }
 }

@@ -39,8 +39,7 @@ final class StatusCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("no bridge named '" + query.bridge + "'; bridges: "
                         + status.bridges().stream().map(Status.BridgeStatus::name).collect(Collectors.joining(", ")));
             }
-            status = new Status(status.pid(), status.started(), status.events(), status.resyncs(),
-                    status.fdbRepairs(), status.fdbRepairWrites(), status.fdbRepairInMillis(), status.fdbWriteFailures(), status.datapath(), only);
+            status = status.withBridges(only);
         }
         if (query.json) {
             DaemonQuery.printJson(status);

@@ -481,47 +481,47 @@ public final class Daemon implements AutoCloseable {
     }
 
     private void resyncFdb() {
-        for (int attempt = 1; ; attempt++) {
-            try {
-                long start = System.nanoTime();
-                int changes = reconciler.resyncFdb(rt::fdb);
-                dumped(start);
-                repairDue = false; // this dump is judged afresh
-                repairsSinceResync = 0;
-                LOG.info(() -> String.format("FDB resync: %d changes in %.2f s", changes, lastDumpNanos / 1e9));
-                return;
-            } catch (DumpInterruptedException e) {
-                if (attempt == DUMP_ATTEMPTS) {
-                    throw e;
-                }
-            }
-        }
+        int changes = timedFdbDump(() -> reconciler.resyncFdb(rt::fdb));
+        repairDue = false; // this dump is judged afresh
+        repairsSinceResync = 0;
+        LOG.info(() -> String.format("FDB resync: %d changes in %.2f s", changes, lastDumpNanos / 1e9));
     }
 
     /** Dumps the FDB again and writes what the map lacks: see the class comment. */
     private void repairFdb() {
         repairDue = false;
+        int written = timedFdbDump(() -> reconciler.mergeFdb(rt::fdb));
+        fdbRepairs++;
+        fdbRepairWrites += written;
+        judgeLastDump = ++repairsSinceResync < MAX_REPAIRS;
+        LOG.info(() -> String.format("FDB repair: %d entries written in %.2f s", written, lastDumpNanos / 1e9));
+    }
+
+    /**
+     * Runs {@code sync} (a dump folded into the map) until a dump is not interrupted, and
+     * notes how long that one took; the next batch of events judges it.
+     */
+    private int timedFdbDump(java.util.function.IntSupplier sync) {
+        return withDumpAttempts(() -> {
+            long start = System.nanoTime();
+            int n = sync.getAsInt();
+            lastDumpNanos = System.nanoTime() - start;
+            judgeLastDump = true;
+            return n;
+        });
+    }
+
+    /** {@code dump} again while the kernel says it was interrupted (NLM_F_DUMP_INTR), {@link #DUMP_ATTEMPTS} times at most. */
+    private static <T> T withDumpAttempts(java.util.function.Supplier<T> dump) {
         for (int attempt = 1; ; attempt++) {
             try {
-                long start = System.nanoTime();
-                int written = reconciler.mergeFdb(rt::fdb);
-                dumped(start);
-                fdbRepairs++;
-                fdbRepairWrites += written;
-                judgeLastDump = ++repairsSinceResync < MAX_REPAIRS;
-                LOG.info(() -> String.format("FDB repair: %d entries written in %.2f s", written, lastDumpNanos / 1e9));
-                return;
+                return dump.get();
             } catch (DumpInterruptedException e) {
                 if (attempt == DUMP_ATTEMPTS) {
                     throw e;
                 }
             }
         }
-    }
-
-    private void dumped(long startNanos) {
-        lastDumpNanos = System.nanoTime() - startNanos;
-        judgeLastDump = true;
     }
 
     /**
@@ -571,15 +571,7 @@ public final class Daemon implements AutoCloseable {
     }
 
     private KernelState dumpLinks() {
-        for (int attempt = 1; ; attempt++) {
-            try {
-                return withVlanDump(KernelState.of(rt.links(), rt.bridgePorts()));
-            } catch (DumpInterruptedException e) {
-                if (attempt == DUMP_ATTEMPTS) {
-                    throw e;
-                }
-            }
-        }
+        return withDumpAttempts(() -> withVlanDump(KernelState.of(rt.links(), rt.bridgePorts())));
     }
 
     /** Loops until {@code stop} is set, then cleans up. */

@@ -28,6 +28,12 @@ import java.util.Map;
 public record Status(long pid, String started, long events, long resyncs, long fdbRepairs, long fdbRepairWrites,
         long fdbRepairInMillis, long fdbWriteFailures, DatapathStatus datapath, List<BridgeStatus> bridges) {
 
+    /** This status with only {@code only} of its bridges. */
+    public Status withBridges(List<BridgeStatus> only) {
+        return new Status(pid, started, events, resyncs, fdbRepairs, fdbRepairWrites, fdbRepairInMillis, fdbWriteFailures,
+                datapath, only);
+    }
+
     /**
      * The loaded datapath's memory.
      *

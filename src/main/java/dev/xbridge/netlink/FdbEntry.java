@@ -26,6 +26,11 @@ public record FdbEntry(int ifindex, int master, MacAddress mac, int vlan, int st
         return (flags & NTF_MASTER) != 0 || (master != 0 && (flags & NTF_SELF) == 0);
     }
 
+    /** The bridge whose FDB holds a bridge entry: its master, or the device itself for the bridge's own. */
+    public int bridgeIndex() {
+        return master != 0 ? master : ifindex;
+    }
+
     /** NUD_PERMANENT: the address of a port or the bridge itself. */
     public boolean isLocal() {
         return (state & NUD_PERMANENT) != 0;

@@ -390,8 +390,7 @@ class LifecycleTest {
             churner = Thread.ofPlatform().start(() -> inside.run(() -> {
                 try (var nl = dev.xbridge.netlink.RtNetlink.open()) {
                     for (int i = keep + churn - 1; i >= keep && !stop.get(); i--) {
-                        nl.deleteFdb(p1, dev.xbridge.netlink.MacAddress.parse(
-                                String.format("02:fd:00:%02x:%02x:%02x", i >> 16, (i >> 8) & 0xff, i & 0xff)), 0);
+                        nl.deleteFdb(p1, filler(0xfd, i), 0);
                         if (++changes[0] % 10 == 0) {
                             Thread.sleep(10);
                         }
@@ -464,8 +463,8 @@ class LifecycleTest {
             Thread churner = Thread.ofPlatform().start(() -> inside.run(() -> {
                 try (var nl = dev.xbridge.netlink.RtNetlink.open()) {
                     for (int i = 0; !stop.get() && i < 1 << 20; i++) {
-                        nl.deleteFdb(p1, fe(i), 0);
-                        nl.addFdb(p1, fe(start + i), 0, true, false);
+                        nl.deleteFdb(p1, filler(0xfe, i), 0);
+                        nl.addFdb(p1, filler(0xfe, start + i), 0, true, false);
                         if (i % 5 == 4) {
                             Thread.sleep(10);
                         }
@@ -492,16 +491,16 @@ class LifecycleTest {
         daemon.output().lines().filter(l -> l.contains("FDB re")).forEach(System.out::println);
     }
 
-    static dev.xbridge.netlink.MacAddress fe(int i) {
-        return dev.xbridge.netlink.MacAddress.parse(String.format("02:fe:00:%02x:%02x:%02x", i >> 16, (i >> 8) & 0xff, i & 0xff));
+    /** 02:PREFIX:00:ii:ii:ii, the entries {@link #addStatic} adds. */
+    static dev.xbridge.netlink.MacAddress filler(int prefix, int i) {
+        return dev.xbridge.netlink.MacAddress.of(new byte[] {2, (byte) prefix, 0, (byte) (i >> 16), (byte) (i >> 8), (byte) i});
     }
 
     /** Static entries 02:PREFIX:00:ii:ii:ii (i below n) on p1, in one {@code bridge -batch}, in order. */
     void addStatic(int prefix, int n) throws java.io.IOException {
         StringBuilder batch = new StringBuilder();
         for (int i = 0; i < n; i++) {
-            batch.append(String.format("fdb add 02:%02x:00:%02x:%02x:%02x dev p1 master static%n", prefix, i >> 16, (i >> 8) & 0xff,
-                    i & 0xff));
+            batch.append("fdb add ").append(filler(prefix, i)).append(" dev p1 master static\n");
         }
         java.nio.file.Path file = java.nio.file.Files.createTempFile("xbt-batch", ".txt");
         try {
