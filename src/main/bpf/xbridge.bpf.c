@@ -402,12 +402,60 @@ static __always_inline void flow_key(__u32 *k, __u32 ingress, const struct ethhd
 _Static_assert(XB_FLOW_CACHE_WAYS == 2, "xb_decide looks at two ways");
 _Static_assert(sizeof(struct xb_flow) == 64, "a copied flow is one cache line");
 
-/* The key's set in flow_cache: a multiplicative hash of its four words, top bits. */
-static __always_inline struct xb_flow_set *flow_set_of(const __u32 *k)
+/*
+ * A key's two sets in flow_cache (xbridge.h, xb_flow_set): one mix of its four
+ * words, then a multiplicative hash of its own for each set, top bits.
+ * DatapathTest.flowSets mirrors it.
+ */
+struct xb_flow_sets {
+	struct xb_flow_set *first;
+	struct xb_flow_set *second; /* 0 until the first has been looked at */
+	__u32 mix;
+};
+
+static __always_inline struct xb_flow_set *flow_set_at(__u32 mix, __u32 mul)
 {
-	__u32 h = (k[0] * 0x9e3779b1u) ^ (k[1] * 0x85ebca77u) ^ (k[2] * 0xc2b2ae3du) ^ (k[3] * 0x27d4eb2fu);
-	__u32 at = (h * 0x9e3779b1u) >> xb_flow_cache_shift;
+	__u32 at = (mix * mul) >> xb_flow_cache_shift;
 	return bpf_map_lookup_elem(&flow_cache, &at);
+}
+
+#define XB_FLOW_FIRST_MUL 0x9e3779b1u
+#define XB_FLOW_SECOND_MUL 0x85ebca77u
+
+static __always_inline void flow_sets_of(struct xb_flow_sets *s, const __u32 *k)
+{
+	s->mix = (k[0] * 0x9e3779b1u) ^ (k[1] * 0x85ebca77u) ^ (k[2] * 0xc2b2ae3du) ^ (k[3] * 0x27d4eb2fu);
+	s->first = flow_set_at(s->mix, XB_FLOW_FIRST_MUL);
+	s->second = 0;
+}
+
+static __always_inline void flow_second_set(struct xb_flow_sets *s)
+{
+	s->second = flow_set_at(s->mix, XB_FLOW_SECOND_MUL);
+}
+
+/*
+ * The way a miss fills: a stale way of the first set, else of the second,
+ * else the first set's, first in first out (cache_way_to_fill). A key evicted
+ * so finds a stale way in its other set when it comes back, so keys spread
+ * over both until each has a way.
+ */
+static __always_inline struct xb_flow *flow_way_to_fill(const struct xb_flow_sets *s, __u64 gen)
+{
+	struct xb_flow_set *a = s->first;
+	struct xb_flow_set *b = s->second;
+
+	if (a->way[0].gen != gen)
+		return &a->way[0];
+	if (a->way[1].gen != gen)
+		return &a->way[1];
+	if (!b)
+		b = flow_set_at(s->mix, XB_FLOW_SECOND_MUL);
+	if (b && b->way[0].gen != gen)
+		return &b->way[0];
+	if (b && b->way[1].gen != gen)
+		return &b->way[1];
+	return cache_way_to_fill(a, gen);
 }
 
 static __always_inline int flow_is(const struct xb_flow *fl, const __u32 *k, __u64 gen)
@@ -491,30 +539,41 @@ static __always_inline __u32 clock_tick(const struct xb_stats *st)
  * copy in *flp and the ingress slot's stats in *st; -1 when the whole
  * decision must run (no copy, a tagged frame, or an egress port this entry
  * point cannot redirect to: can_take as in xb_decide). The flow's key goes
- * to k and its set to *setp (0 for a frame no copy can hold), for
+ * to k and its sets to *sets (first 0 for a frame no copy can hold), for
  * xb_decide to fill on a miss. Both entry points ask this first, and the
  * XDP one forwards a frame of a copied flow without the rest of its
  * bookkeeping, which was a tenth of its time per frame.
  */
 static __always_inline int flow_decide(const struct xb_frame *f, __u32 ingress, __u16 can_take, __u32 *k,
-				       struct xb_flow_set **setp, struct xb_flow **flp, struct xb_stats **st)
+				       struct xb_flow_sets *sets, struct xb_flow **flp, struct xb_stats **st)
 {
-	*setp = 0;
+	sets->first = 0;
+	sets->second = 0;
 	if (!xb_fdb_cache || f->tag_proto)
 		return -1;
 	__u64 gen = fdb_generation_now();
 	flow_key(k, ingress, f->eth);
-	struct xb_flow_set *set = flow_set_of(k);
-	*setp = set;
+	flow_sets_of(sets, k);
+	struct xb_flow_set *set = sets->first;
 	if (!set)
 		return -1;
 	struct xb_flow *fl;
-	if (flow_is(&set->way[0], k, gen))
+	if (flow_is(&set->way[0], k, gen)) {
 		fl = &set->way[0];
-	else if (flow_is(&set->way[1], k, gen))
+	} else if (flow_is(&set->way[1], k, gen)) {
 		fl = &set->way[1];
-	else
-		return -1;
+	} else {
+		flow_second_set(sets);
+		set = sets->second;
+		if (!set)
+			return -1;
+		if (flow_is(&set->way[0], k, gen))
+			fl = &set->way[0];
+		else if (flow_is(&set->way[1], k, gen))
+			fl = &set->way[1];
+		else
+			return -1;
+	}
 	if (!(fl->out_flags & can_take))
 		return -1;
 	__u32 slot = fl->in_slot;
@@ -569,7 +628,7 @@ struct vlan_hdr {
  * looked up once for the aging clock and the count.
  */
 static __always_inline int xb_decide(struct xb_frame *f, __u32 ingress, __u16 can_take, const __u32 *fkey,
-				     struct xb_flow_set *fset, struct xb_decision *d, struct xb_egress *out_port,
+				     const struct xb_flow_sets *fsets, struct xb_decision *d, struct xb_egress *out_port,
 				     struct xb_stats **st)
 {
 	struct ethhdr *eth = f->eth;
@@ -784,10 +843,10 @@ static __always_inline int xb_decide(struct xb_frame *f, __u32 ingress, __u16 ca
 	 * Copy the decision for the flow's next frames, when it rests on nothing
 	 * but the MACs and maps under fdb_gen (xbridge.h, flow_cache). Aging was
 	 * found not due at the clock's tick, if the source's entry ages at all.
-	 * fkey and fset are the frame's, as flow_decide() found them.
+	 * fkey and fsets are the frame's, as flow_decide() found them.
 	 */
-	if (fset && !(in_flags & (XB_PORT_VLAN | XB_PORT_NEIGH))) {
-		struct xb_flow *fl = cache_way_to_fill(fset, gen);
+	if (fsets->first && !(in_flags & (XB_PORT_VLAN | XB_PORT_NEIGH))) {
+		struct xb_flow *fl = flow_way_to_fill(fsets, gen);
 		fl->key[0] = fkey[0];
 		fl->key[1] = fkey[1];
 		fl->key[2] = fkey[2];
@@ -804,6 +863,8 @@ static __always_inline int xb_decide(struct xb_frame *f, __u32 ingress, __u16 ca
 		fl->tick = clock_tick(*st);
 		/* Last, as in fdb_find. */
 		fl->gen = gen;
+		if (*st)
+			(*st)->flow_copies++;
 	}
 
 	d->egress = egress;
@@ -936,7 +997,7 @@ int xbridge_xdp(struct xdp_md *ctx)
 	struct xb_egress out;
 	struct xb_stats *st = 0;
 	struct xb_flow *fl = 0;
-	struct xb_flow_set *fset;
+	struct xb_flow_sets fsets;
 	__u32 fkey[4];
 	struct xb_frame f;
 	__u64 len = data_end - data;
@@ -952,7 +1013,7 @@ int xbridge_xdp(struct xdp_md *ctx)
 	 */
 	if (parse_inline(&f, data, data_end)) {
 		action = decided(&d, XB_ACT_PASS, XB_PASS_MALFORMED);
-	} else if ((reason = flow_decide(&f, ingress, XB_PORT_XDP_EGRESS, fkey, &fset, &fl, &st)) >= 0) {
+	} else if ((reason = flow_decide(&f, ingress, XB_PORT_XDP_EGRESS, fkey, &fsets, &fl, &st)) >= 0) {
 		/*
 		 * A copied flow's frames are untagged, from a port without VLAN
 		 * filtering: the MTU and tag steps below are for tags, so a frame is
@@ -969,7 +1030,7 @@ int xbridge_xdp(struct xdp_md *ctx)
 		}
 		action = flow_decided(&d, &out, fl, reason);
 	} else {
-		action = xb_decide(&f, ingress, XB_PORT_XDP_EGRESS, fkey, fset, &d, &out, &st);
+		action = xb_decide(&f, ingress, XB_PORT_XDP_EGRESS, fkey, &fsets, &d, &out, &st);
 	}
 	int verdict = XDP_PASS;
 
@@ -1046,14 +1107,14 @@ int xbridge_tc(struct __sk_buff *skb)
 			f.tag_in_skb = 1;
 		}
 		struct xb_flow *fl = 0;
-		struct xb_flow_set *fset;
+		struct xb_flow_sets fsets;
 		__u32 fkey[4];
 		__u32 ingress = skb->ifindex; /* read once, as in xbridge_xdp */
-		int reason = flow_decide(&f, ingress, XB_PORT_EGRESS, fkey, &fset, &fl, &st);
+		int reason = flow_decide(&f, ingress, XB_PORT_EGRESS, fkey, &fsets, &fl, &st);
 		if (reason >= 0)
 			action = flow_decided(&d, &out, fl, reason);
 		else
-			action = xb_decide(&f, ingress, XB_PORT_EGRESS, fkey, fset, &d, &out, &st);
+			action = xb_decide(&f, ingress, XB_PORT_EGRESS, fkey, &fsets, &d, &out, &st);
 	}
 	int verdict = TC_ACT_OK;
 

@@ -7,17 +7,23 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 
-/** {@code struct xb_stats}: one CPU's counters for one port slot, or their sum. */
-public record PortStats(long[] packets, long redirectBytes) {
+/**
+ * {@code struct xb_stats}: one CPU's counters for one port slot, or their sum.
+ *
+ * @param flowCopies forwarding decisions of this port's frames copied into the per-CPU flow
+ *     cache: frames that found no copy of their flow and were forwarded (xbridge.h)
+ */
+public record PortStats(long[] packets, long redirectBytes, long flowCopies) {
     public static final int PACKETS_OFFSET = 0;
     public static final int REDIRECT_BYTES_OFFSET = 8 * Reason.values().length;
+    public static final int FLOW_COPIES_OFFSET = REDIRECT_BYTES_OFFSET + 8;
     /** The datapath's aging clock for this CPU and slot (struct xb_clock): not a counter; zeroed when written. */
-    public static final int CLOCK_OFFSET = REDIRECT_BYTES_OFFSET + 8;
+    public static final int CLOCK_OFFSET = FLOW_COPIES_OFFSET + 8;
     static final int CLOCK_SIZE = 16;
     public static final int SIZE = CLOCK_OFFSET + CLOCK_SIZE;
 
     public static PortStats zero() {
-        return new PortStats(new long[Reason.values().length], 0);
+        return new PortStats(new long[Reason.values().length], 0, 0);
     }
 
     public long packets(Reason r) {
@@ -55,13 +61,15 @@ public record PortStats(long[] packets, long redirectBytes) {
     public static PortStats sum(List<PortStats> perCpu) {
         long[] total = new long[Reason.values().length];
         long bytes = 0;
+        long copies = 0;
         for (PortStats s : perCpu) {
             for (int i = 0; i < total.length; i++) {
                 total[i] += s.packets[i];
             }
             bytes += s.redirectBytes;
+            copies += s.flowCopies;
         }
-        return new PortStats(total, bytes);
+        return new PortStats(total, bytes, copies);
     }
 
     public static final Codec<PortStats> CODEC = new Codec<>() {
@@ -76,6 +84,7 @@ public record PortStats(long[] packets, long redirectBytes) {
                 s.set(ValueLayout.JAVA_LONG_UNALIGNED, PACKETS_OFFSET + 8L * i, v.packets[i]);
             }
             s.set(ValueLayout.JAVA_LONG_UNALIGNED, REDIRECT_BYTES_OFFSET, v.redirectBytes);
+            s.set(ValueLayout.JAVA_LONG_UNALIGNED, FLOW_COPIES_OFFSET, v.flowCopies);
             s.asSlice(CLOCK_OFFSET, CLOCK_SIZE).fill((byte) 0); // read again at the next frame
         }
 
@@ -85,7 +94,8 @@ public record PortStats(long[] packets, long redirectBytes) {
             for (int i = 0; i < p.length; i++) {
                 p[i] = s.get(ValueLayout.JAVA_LONG_UNALIGNED, PACKETS_OFFSET + 8L * i);
             }
-            return new PortStats(p, s.get(ValueLayout.JAVA_LONG_UNALIGNED, REDIRECT_BYTES_OFFSET));
+            return new PortStats(p, s.get(ValueLayout.JAVA_LONG_UNALIGNED, REDIRECT_BYTES_OFFSET),
+                    s.get(ValueLayout.JAVA_LONG_UNALIGNED, FLOW_COPIES_OFFSET));
         }
     };
 }

@@ -55,10 +55,10 @@ final class StatusCommand implements Callable<Integer> {
         for (Status.BridgeStatus b : status.bridges()) {
             System.out.println();
             System.out.println("bridge " + b.name() + (b.up() ? " (up" : " (down") + ", ageing " + b.ageingSeconds() + " s)");
-            Table t = new Table("PORT", "STATE", "HOOK", "MODE", "FAST", "SLOW", "DROP", "EGRESS", "REASON");
+            Table t = new Table("PORT", "STATE", "HOOK", "MODE", "FAST", "COPIED", "SLOW", "DROP", "EGRESS", "REASON");
             for (Status.PortStatus p : b.ports()) {
                 t.row(p.name(), p.state(), p.hook(), p.mode().isEmpty() ? "-" : p.mode(), p.fastPackets(),
-                        p.slowPackets(), p.droppedPackets(), p.egress() ? "yes" : "no",
+                        p.flowCopies(), p.slowPackets(), p.droppedPackets(), p.egress() ? "yes" : "no",
                         p.reason());
             }
             System.out.print(t.toString().indent(2));
