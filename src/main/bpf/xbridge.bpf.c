@@ -92,10 +92,14 @@ struct {
 	__type(value, struct xb_fdb_cache_set);
 } fdb_cache SEC(".maps");
 
-/* Per CPU: copies of REDIRECT decisions by ingress port and MACs, valid while fdb_gen is unchanged (xbridge.h). */
+/*
+ * Per CPU: copies of REDIRECT decisions by ingress port and MACs, valid while
+ * fdb_gen is unchanged (xbridge.h). A plain array of each CPU's sets in turn,
+ * not a per-CPU array: see xbridge.h.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1 << XB_FLOW_CACHE_BITS); /* the loader sets the configured size */
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1 << XB_FLOW_CACHE_BITS); /* the loader sets its size: sets per CPU x possible CPUs */
 	__type(key, __u32);
 	__type(value, struct xb_flow_set);
 } flow_cache SEC(".maps");
@@ -411,11 +415,12 @@ struct xb_flow_sets {
 	struct xb_flow_set *first;
 	struct xb_flow_set *second; /* 0 until the first has been looked at */
 	__u32 mix;
+	__u32 cpu; /* the index of this CPU's set 0 */
 };
 
-static __always_inline struct xb_flow_set *flow_set_at(__u32 mix, __u32 mul)
+static __always_inline struct xb_flow_set *flow_set_at(const struct xb_flow_sets *s, __u32 mul)
 {
-	__u32 at = (mix * mul) >> xb_flow_cache_shift;
+	__u32 at = s->cpu | (s->mix * mul) >> xb_flow_cache_shift;
 	return bpf_map_lookup_elem(&flow_cache, &at);
 }
 
@@ -425,13 +430,14 @@ static __always_inline struct xb_flow_set *flow_set_at(__u32 mix, __u32 mul)
 static __always_inline void flow_sets_of(struct xb_flow_sets *s, const __u32 *k)
 {
 	s->mix = (k[0] * 0x9e3779b1u) ^ (k[1] * 0x85ebca77u) ^ (k[2] * 0xc2b2ae3du) ^ (k[3] * 0x27d4eb2fu);
-	s->first = flow_set_at(s->mix, XB_FLOW_FIRST_MUL);
+	s->cpu = bpf_get_smp_processor_id() << (32 - xb_flow_cache_shift);
+	s->first = flow_set_at(s, XB_FLOW_FIRST_MUL);
 	s->second = 0;
 }
 
 static __always_inline void flow_second_set(struct xb_flow_sets *s)
 {
-	s->second = flow_set_at(s->mix, XB_FLOW_SECOND_MUL);
+	s->second = flow_set_at(s, XB_FLOW_SECOND_MUL);
 }
 
 /*
@@ -450,7 +456,7 @@ static __always_inline struct xb_flow *flow_way_to_fill(const struct xb_flow_set
 	if (a->way[1].gen != gen)
 		return &a->way[1];
 	if (!b)
-		b = flow_set_at(s->mix, XB_FLOW_SECOND_MUL);
+		b = flow_set_at(s, XB_FLOW_SECOND_MUL);
 	if (b && b->way[0].gen != gen)
 		return &b->way[0];
 	if (b && b->way[1].gen != gen)

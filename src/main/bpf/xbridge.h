@@ -171,6 +171,16 @@ struct xb_fdb_cache_set {
  * frames it skips would all have been found not due. Ticks are compared in
  * 32 bits: a flow last found not due a whole multiple of 2^32 ticks ago
  * skips the check for one tick.
+ *
+ * Each CPU has its own sets, but the map is a plain array, CPU c's sets at
+ * c << bits onwards, not a per-CPU array. A per-CPU lookup loads the value's
+ * address from a table of pointers (8 bytes an entry: 16 KiB at full size)
+ * before it adds the CPU's offset, and with more flows than the L1 cache
+ * holds that load missed as well as the set's: perf put the two side by side
+ * among the hottest instructions. The plain array computes the address from
+ * the index. The CPU's number is one inlined load (x86, kernel 6.10+; a helper
+ * call before). The price: a CPU's sets are not on its NUMA node's memory,
+ * as per-CPU values are.
  */
 /* At most 1 << XB_FLOW_CACHE_BITS sets per CPU; the loader may choose fewer (xb_flow_cache_shift). */
 #define XB_FLOW_CACHE_BITS 11

@@ -133,9 +133,10 @@ public final class Datapath implements AutoCloseable {
             if (trace) {
                 object.setConstant("xb_trace", 1);
             }
-            // Off, each map keeps one set (a map has at least one entry) and the verifier
-            // prunes the code that would use it.
-            object.setMaxEntries("flow_cache", Math.max(caches.flowSets(), 1));
+            // Off, each map keeps one set a CPU (a map has at least one entry) and the
+            // verifier prunes the code that would use it. flow_cache is a plain array of each
+            // CPU's sets in turn (xbridge.h), fdb_cache a per-CPU array.
+            object.setMaxEntries("flow_cache", Math.max(caches.flowSets(), 1) * LibBpf.possibleCpus());
             object.setMaxEntries("fdb_cache", Math.max(caches.fdbSets(), 1));
             object.setConstant("xb_flow_cache_shift", caches.flowShift());
             object.setConstant("xb_fdb_cache_shift", caches.fdbShift());

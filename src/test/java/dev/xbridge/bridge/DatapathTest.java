@@ -2,6 +2,7 @@ package dev.xbridge.bridge;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.xbridge.bench.Cpus;
 import dev.xbridge.bpf.BpfException;
 import dev.xbridge.bpf.LibBpf;
 import dev.xbridge.bpf.RunOptions;
@@ -781,7 +782,7 @@ class DatapathTest {
     Set<String> flowsNow() {
         long now = in(dp::fdbGeneration);
         Set<String> flows = new HashSet<>();
-        forEachCopy("flow_cache", FLOW_WAYS, FLOW_SIZE, (set, v) -> {
+        forEachCopy("flow_cache", FLOW_WAYS, FLOW_SIZE, (cpu, set, v) -> {
             if (v.get(ValueLayout.JAVA_LONG, FLOW_GEN_OFFSET) == now) {
                 int ingress = v.get(ValueLayout.JAVA_INT, 0);
                 MacAddress dst = MacAddress.of(v.asSlice(4, 6).toArray(ValueLayout.JAVA_BYTE));
@@ -793,24 +794,30 @@ class DatapathTest {
         return flows;
     }
 
-    /** A way of a per-CPU cache: the set it is in, and its raw bytes. */
+    /** A way of a per-CPU cache: the CPU and set it is in, and its raw bytes. */
     interface CopyVisitor {
-        void visit(int set, MemorySegment copy);
+        void visit(int cpu, int set, MemorySegment copy);
     }
 
-    /** Every way of every set on every CPU of one of the datapath's per-CPU caches. */
+    /**
+     * Every way of every set on every CPU of one of the datapath's per-CPU caches: fdb_cache
+     * is a per-CPU array of sets, flow_cache a plain array of each CPU's sets in turn.
+     */
     void forEachCopy(String map, int ways, int size, CopyVisitor copy) {
         inside.run(() -> {
             var cache = dp.rawMap(map);
+            int cpus = LibBpf.possibleCpus();
             try (Arena arena = Arena.ofConfined()) {
                 var key = arena.allocate(4, 4);
                 var values = arena.allocate(cache.valueBufferSize(), 8);
-                for (int set = 0; set < cache.maxEntries(); set++) {
-                    key.set(ValueLayout.JAVA_INT, 0, set);
+                int sets = cache.perCpu() ? cache.maxEntries() : cache.maxEntries() / cpus;
+                for (int at = 0; at < cache.maxEntries(); at++) {
+                    key.set(ValueLayout.JAVA_INT, 0, at);
                     cache.lookup(key, values);
-                    for (int cpu = 0; cpu < LibBpf.possibleCpus(); cpu++) {
+                    for (int slot = 0; slot < (cache.perCpu() ? cpus : 1); slot++) {
                         for (int way = 0; way < ways; way++) {
-                            copy.visit(set, values.asSlice((long) cpu * cache.valueSlotSize() + (long) way * size, size));
+                            copy.visit(cache.perCpu() ? slot : at / sets, at % sets,
+                                    values.asSlice((long) slot * cache.valueSlotSize() + (long) way * size, size));
                         }
                     }
                 }
@@ -857,7 +864,7 @@ class DatapathTest {
     Set<String> cachedNow() {
         long now = in(dp::fdbGeneration);
         Set<String> cached = new HashSet<>();
-        forEachCopy("fdb_cache", CACHE_WAYS, CACHED_SIZE, (set, v) -> {
+        forEachCopy("fdb_cache", CACHE_WAYS, CACHED_SIZE, (cpu, set, v) -> {
             FdbKey k = FdbKey.CODEC.read(v);
             long tag = v.get(ValueLayout.JAVA_LONG, CACHED_GEN_OFFSET);
             int port = v.get(ValueLayout.JAVA_INT, CACHED_PORT_OFFSET);
@@ -991,7 +998,7 @@ class DatapathTest {
                     .hasSizeGreaterThanOrEqualTo(Math.min(redirected, 2 * caches().flowSets()) / 2);
             long now = in(dp::fdbGeneration);
             List<String> misplaced = new ArrayList<>();
-            forEachCopy("flow_cache", FLOW_WAYS, FLOW_SIZE, (set, v) -> {
+            forEachCopy("flow_cache", FLOW_WAYS, FLOW_SIZE, (cpu, set, v) -> {
                 int[] sets = flowSets(v.get(ValueLayout.JAVA_INT, 0), v.asSlice(4, 12).toArray(ValueLayout.JAVA_BYTE));
                 if (v.get(ValueLayout.JAVA_LONG, FLOW_GEN_OFFSET) == now && set != sets[0] && set != sets[1]) {
                     misplaced.add("in set " + set + ", hashed to " + sets[0] + " and " + sets[1]);
@@ -1020,7 +1027,8 @@ class DatapathTest {
      * elsewhere. With one set per key the third pushed a copy out on every round, and every
      * frame of the three took the whole decision (the bench's 1,024 flows: 4.7% of frames).
      * With two sets per key each flow keeps a copy: its frames after the first copy nothing,
-     * as the port's flow_copies counter shows. Without caches nothing is ever copied.
+     * as the port's flow_copies counter shows. Each CPU keeps its own copies, in its own
+     * region of flow_cache. Without caches nothing is ever copied.
      */
     @Test
     void flowsSharingTheirFirstSetEachKeepACopy() {
@@ -1056,9 +1064,37 @@ class DatapathTest {
             assertThat(copiesAfter).as("flow copies after each round: three, then none").containsExactly(3, 3, 3);
             assertThat(flowsNow()).as("a copy of each")
                     .containsAll(sources.stream().map(src -> flow(p1, B, src, p2)).toList());
+            // DatapathBench pins the namespace's thread, so every frame ran on one CPU: the
+            // copies are in that CPU's sets only. Run on another CPU, the same frames copy again.
+            int ranOn = in(Cpus::current);
+            assertThat(copyCpus()).as("the copies' CPUs: the one that ran the frames").containsOnly(ranOn).hasSize(3);
+            assertThat(Cpus.online()).as("CPUs to run the frames on").isGreaterThan(1);
+            int other = ranOn == 0 ? 1 : 0;
+            inside.run(() -> Cpus.pin(0, other));
+            try {
+                for (MacAddress src : sources) {
+                    assertThat(run(p1, Frames.ipv4(B, src)).decision().reason()).isEqualTo(Reason.REDIRECT);
+                }
+            } finally {
+                inside.run(() -> Cpus.pin(0, ranOn));
+            }
+            assertThat(in(() -> dp.stats(1)).flowCopies()).as("copies after a round on CPU " + other).isEqualTo(6);
+            assertThat(copyCpus()).as("the copies' CPUs").containsOnly(ranOn, other).hasSize(6);
         } else {
             assertThat(copiesAfter).containsExactly(0, 0, 0);
         }
+    }
+
+    /** The CPU of every current flow_cache copy, once per copy. */
+    List<Integer> copyCpus() {
+        long now = in(dp::fdbGeneration);
+        List<Integer> cpus = new ArrayList<>();
+        forEachCopy("flow_cache", FLOW_WAYS, FLOW_SIZE, (cpu, set, v) -> {
+            if (v.get(ValueLayout.JAVA_LONG, FLOW_GEN_OFFSET) == now) {
+                cpus.add(cpu);
+            }
+        });
+        return cpus;
     }
 
     static byte[] concat(byte[] a, byte[] b) {
@@ -1079,7 +1115,8 @@ class DatapathTest {
         var entries = dp.rawMap("fdb_cache");
         int flowSets = Math.max(caches().flowSets(), 1);
         int fdbSets = Math.max(caches().fdbSets(), 1);
-        assertThat(flows.maxEntries()).isEqualTo(flowSets);
+        assertThat(flows.perCpu()).as("flow_cache holds each CPU's sets in turn").isFalse();
+        assertThat(flows.maxEntries()).isEqualTo(flowSets * (int) cpus);
         assertThat(entries.maxEntries()).isEqualTo(fdbSets);
         long flowBytes = flowSets * CacheSize.FLOW_SET_BYTES * cpus;
         long fdbBytes = fdbSets * CacheSize.FDB_SET_BYTES * cpus;
