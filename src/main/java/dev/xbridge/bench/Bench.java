@@ -215,6 +215,9 @@ public final class Bench {
             unavailable = "failed: " + firstLine(e);
             notes.add(path.label() + " with " + Scenario.count(fillers) + " filler entries failed to set up: " + e.getMessage());
         }
+        DaemonProcess counted = daemon;
+        String sender = lab.sender().portName();
+        java.util.function.LongSupplier copies = counted == null ? null : () -> flowCopies(counted.status(), sender);
         try {
             for (Scenario s : scenarios) {
                 if (unavailable != null) {
@@ -241,7 +244,7 @@ public final class Bench {
                     Cpus.sleep(50);
                     for (int t = 0; t < trialCount; t++) {
                         progress.status(s.name() + " " + path.label() + " trial " + (trials.size() + 1) + "/" + o.trials());
-                        trials.add(trial(lab, gen));
+                        trials.add(trial(lab, gen, copies));
                         progress.step(1);
                     }
                 }
@@ -284,7 +287,8 @@ public final class Bench {
         };
     }
 
-    private Report.Trial trial(BenchLab lab, Generator gen) {
+    private Report.Trial trial(BenchLab lab, Generator gen, java.util.function.LongSupplier flowCopies) {
+        Long c0 = flowCopies == null ? null : flowCopies.getAsLong();
         long[] s0 = lab.sinkCounts();
         long w0 = lab.receiverWitness();
         long g0 = gen.sent();
@@ -293,7 +297,8 @@ public final class Bench {
         long[] s1 = lab.sinkCounts();
         long w1 = lab.receiverWitness();
         long g1 = gen.sent();
-        return new Report.Trial(nanos / 1e9, g1 - g0, s1[0] - s0[0], s1[1] - s0[1], w1 - w0, gen.busy());
+        Long copies = c0 == null ? null : flowCopies.getAsLong() - c0;
+        return new Report.Trial(nanos / 1e9, g1 - g0, s1[0] - s0[0], s1[1] - s0[1], w1 - w0, gen.busy(), copies);
     }
 
     static Report.PathResult summarize(String path, List<Report.Trial> trials, List<Double> programNs) {
@@ -301,7 +306,8 @@ public final class Bench {
         return new Report.PathResult(path, "ok", trials, sum.apply(t -> t.pps() / 1e6), sum.apply(Report.Trial::gbps),
                 sum.apply(t -> t.offeredPps() / 1e6), sum.apply(Report.Trial::lossPercent), null, null, null, null,
                 Summary.of(programNs), Summary.of(trials.stream().map(t -> 100 * t.generatorBusy())
-                        .filter(Double::isFinite).toList()));
+                        .filter(Double::isFinite).toList()),
+                Summary.of(trials.stream().map(Report.Trial::copiedPercent).filter(java.util.Objects::nonNull).toList()));
     }
 
     /**
@@ -322,7 +328,8 @@ public final class Bench {
             out.add(new Report.PathResult(p.path(), p.status(), p.trials(), p.mpps(), p.gbps(), p.offeredMpps(),
                     p.lossPercent(), ratio(p.mpps().median(), kernel, Summary::median),
                     ratio(p.mpps().median(), bare, Summary::median), ratio(p.mpps().max(), kernel, Summary::max),
-                    ratio(p.mpps().max(), bare, Summary::max), p.programNs(), p.generatorBusyPercent()));
+                    ratio(p.mpps().max(), bare, Summary::max), p.programNs(), p.generatorBusyPercent(),
+                    p.copiedPercent()));
         }
         return out;
     }
@@ -347,6 +354,13 @@ public final class Bench {
     /** Room for every filler, 2 entries per flow (up to 65,536 flows) and locals. */
     static int fdbMax(int fillers) {
         return Math.max(65_536, fillers + 2 * FlowPlan.MAX_FLOWS + 1024);
+    }
+
+    /** The flow_copies counter of {@code port} in the daemon's status. */
+    static long flowCopies(Status status, String port) {
+        return status.bridges().stream().flatMap(b -> b.ports().stream()).filter(p -> p.name().equals(port))
+                .mapToLong(Status.PortStatus::flowCopies).findFirst()
+                .orElseThrow(() -> new IllegalStateException("the daemon does not list port " + port));
     }
 
     private static String notAccelerated(Status status, String port, String hook) {

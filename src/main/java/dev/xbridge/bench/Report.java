@@ -21,9 +21,12 @@ public record Report(Environment environment, List<ScenarioResult> scenarios, Li
      * One trial of one path. {@code sinkWitness}: the receivers' own count over the trial (ethtool
      * xdp_drops where XDP sinks count, eth0 rx_packets for the TC hook). {@code generatorBusy}: the share of the trial (0 to 1) the generator's CPU was
      * not idle (/proc/stat); the rate is the CPU's limit only when it is near 1.
+     * {@code flowCopies}: the decisions the daemon's datapath copied into its flow cache for
+     * the sender's port during the trial (its flow_copies counter); null on the other paths.
+     * Near 0 when every flow's frames found their copy; one a frame when they never did.
      */
     public record Trial(double seconds, long offered, long received, long receivedBytes, long sinkWitness,
-            double generatorBusy) {
+            double generatorBusy, Long flowCopies) {
         public double pps() {
             return seconds > 0 ? received / seconds : 0;
         }
@@ -34,6 +37,11 @@ public record Report(Environment environment, List<ScenarioResult> scenarios, Li
 
         public double gbps() {
             return seconds > 0 ? receivedBytes * 8 / seconds / 1e9 : 0;
+        }
+
+        /** Flow-cache copies per received frame, in percent; null where not counted. */
+        public Double copiedPercent() {
+            return flowCopies == null ? null : received > 0 ? 100.0 * flowCopies / received : 0;
         }
 
         /** Offered frames that did not arrive, in percent. */
@@ -54,17 +62,19 @@ public record Report(Environment environment, List<ScenarioResult> scenarios, Li
      *     as loaded and configured (the daemon's, or the bare redirect) on the scenario's first
      *     frame, once per round; empty for the kernel bridge
      * @param generatorBusyPercent the generator CPU's busy share over the trials, in percent
+     * @param copiedPercent the trials' flow-cache copies per received frame, in percent
+     *     ({@link Trial#copiedPercent}); empty on paths without the daemon
      */
     public record PathResult(String path, String status, List<Trial> trials, Summary mpps, Summary gbps,
             Summary offeredMpps, Summary lossPercent, Double vsKernel, Double vsBare, Double vsKernelBest,
-            Double vsBareBest, Summary programNs, Summary generatorBusyPercent) {
+            Double vsBareBest, Summary programNs, Summary generatorBusyPercent, Summary copiedPercent) {
         public boolean ok() {
             return status.equals("ok");
         }
 
         static PathResult unavailable(String path, String why) {
             Summary none = Summary.of(List.of());
-            return new PathResult(path, why, List.of(), none, none, none, none, null, null, null, null, none, none);
+            return new PathResult(path, why, List.of(), none, none, none, none, null, null, null, null, none, none, none);
         }
     }
 

@@ -31,7 +31,7 @@ public final class ReportWriter {
         e.pinning().forEach((role, where) -> sb.append("  ").append(role).append(": ").append(where).append('\n'));
         sb.append('\n');
         List<String[]> rows = new ArrayList<>();
-        rows.add(new String[] {"SCENARIO", "FDB", "PATH", "Mpps min/med/max", "Gbit/s", "OFFERED", "LOSS%", "GEN CPU%", "xKERNEL med/best", "%BARE med/best", "NS/FRAME med/best"});
+        rows.add(new String[] {"SCENARIO", "FDB", "PATH", "Mpps min/med/max", "Gbit/s", "OFFERED", "LOSS%", "GEN CPU%", "xKERNEL med/best", "%BARE med/best", "NS/FRAME med/best", "COPIED%"});
         for (Report.ScenarioResult s : r.scenarios()) {
             boolean first = true;
             for (Report.PathResult p : s.paths()) {
@@ -50,12 +50,15 @@ public final class ReportWriter {
                         p.vsKernel() == null ? "-" : f2(p.vsKernel()) + " / " + orDash(p.vsKernelBest(), ReportWriter::f2),
                         p.vsBare() == null ? "-" : percent(p.vsBare()) + " / " + orDash(p.vsBareBest(), ReportWriter::percent),
                         p.programNs() == null || p.programNs().n() == 0 ? "-"
-                                : String.format(Locale.ROOT, "%.0f / %.0f", p.programNs().median(), p.programNs().min())});
+                                : String.format(Locale.ROOT, "%.0f / %.0f", p.programNs().median(), p.programNs().min()),
+                        p.copiedPercent() == null || p.copiedPercent().n() == 0 ? "-"
+                                : String.format(Locale.ROOT, "%.3f", p.copiedPercent().median())});
             }
         }
         sb.append(align(rows));
         sb.append("  %BARE: of the bare redirect at the same hook (bare tc redirect for xbridge tc, bare redirect for the rest)\n");
         sb.append("  med/best: of medians / of best trials (a slow spell of the host only ever lowers a trial); NS/FRAME best is the least\n");
+        sb.append("  COPIED%: frames whose forwarding decision was not in the daemon's flow cache and was copied there, median of trials (near 0: every flow stayed cached)\n");
         if (!r.tcp().isEmpty()) {
             sb.append("\nTCP (iperf3, default offloads)\n");
             List<String[]> t = new ArrayList<>();

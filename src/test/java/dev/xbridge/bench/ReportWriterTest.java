@@ -8,7 +8,12 @@ import org.junit.jupiter.api.Test;
 
 class ReportWriterTest {
     private static Report.Trial trial(long received) {
-        return new Report.Trial(1.0, 1_000_000, received, received * 60, received, 0.99);
+        return new Report.Trial(1.0, 1_000_000, received, received * 60, received, 0.99, null);
+    }
+
+    /** A trial of the daemon's path, which counts the flow-cache copies its frames made. */
+    private static Report.Trial trial(long received, long copies) {
+        return new Report.Trial(1.0, 1_000_000, received, received * 60, received, 0.99, copies);
     }
 
     private static Report sample() {
@@ -16,7 +21,8 @@ class ReportWriterTest {
                 Bench.summarize("kernel bridge", List.of(trial(500_000), trial(600_000), trial(550_000)), List.of()),
                 Report.PathResult.unavailable("xbridge tc", "not available yet"),
                 Bench.summarize("bare redirect", List.of(trial(1_000_000), trial(1_000_000), trial(1_000_000)), List.of(29.0, 31.0, 30.0)),
-                Bench.summarize("xbridge xdp", List.of(trial(900_000), trial(950_000), trial(990_000)), List.of(98.0, 97.0, 99.0))));
+                Bench.summarize("xbridge xdp", List.of(trial(900_000, 9_000), trial(950_000, 19_000), trial(990_000, 1_024)),
+                        List.of(98.0, 97.0, 99.0))));
         return new Report(new Report.Environment("6.18", 2, "test", 3, 1.0, 0, false, Map.of("generator", "CPU 0")),
                 List.of(new Report.ScenarioResult("64B 1 flow fdb+0 2p", 64, 1, 0, 6, 2, "veth", paths)), List.of(), null, List.of());
     }
@@ -50,6 +56,19 @@ class ReportWriterTest {
         assertThat(t).as("the program's own ns per frame, median and least over rounds").contains("95% / 99%       98 / 97")
                 .contains("100% / 100%     30 / 29");
         assertThat(t).as("the generator CPU's busy share").contains("GEN CPU%").contains(" 99 ");
+    }
+
+    /** Copies per received frame: 1%, 2% and 0.103%; the median is 1%. Paths without the daemon count none. */
+    @Test
+    void copiedShareIsOfReceivedFramesOnTheDaemonsPathsOnly() {
+        List<Report.PathResult> p = sample().scenarios().get(0).paths();
+        assertThat(p.get(3).copiedPercent().median()).isCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-9));
+        assertThat(p.get(3).copiedPercent().max()).isCloseTo(2.0, org.assertj.core.data.Offset.offset(1e-9));
+        assertThat(p.get(0).copiedPercent().n()).isZero();
+        String t = ReportWriter.table(sample());
+        assertThat(t).contains("COPIED%").contains("98 / 97            1.000");
+        assertThat(t.lines().filter(l -> l.startsWith("                    ") && l.contains("bare redirect")))
+                .singleElement().asString().endsWith("30 / 29            -");
     }
 
     @Test
