@@ -358,23 +358,17 @@ public final class Bench {
 
     /** The flow_copies counter of {@code port} in the daemon's status. */
     static long flowCopies(Status status, String port) {
-        return status.bridges().stream().flatMap(b -> b.ports().stream()).filter(p -> p.name().equals(port))
-                .mapToLong(Status.PortStatus::flowCopies).findFirst()
+        return status.port(port).map(Status.PortStatus::flowCopies)
                 .orElseThrow(() -> new IllegalStateException("the daemon does not list port " + port));
     }
 
     private static String notAccelerated(Status status, String port, String hook) {
-        for (Status.BridgeStatus b : status.bridges()) {
-            for (Status.PortStatus p : b.ports()) {
-                if (p.name().equals(port)) {
-                    if (p.accelerated() && p.hook().equals(hook)) {
-                        return null;
-                    }
-                    return "the daemon did not attach " + hook + " to " + port + " (hook " + p.hook() + "): " + p.reason();
-                }
-            }
+        Status.PortStatus p = status.port(port).orElse(null);
+        if (p == null) {
+            return "the daemon does not list port " + port;
         }
-        return "the daemon does not list port " + port;
+        return p.accelerated() && p.hook().equals(hook) ? null
+                : "the daemon did not attach " + hook + " to " + port + " (hook " + p.hook() + "): " + p.reason();
     }
 
     /**

@@ -104,13 +104,10 @@ final class TcpBench {
     }
 
     private static String hooked(Status s, String port, String hook) {
-        for (Status.BridgeStatus br : s.bridges()) {
-            for (Status.PortStatus p : br.ports()) {
-                if (p.name().equals(port)) {
-                    return p.accelerated() && p.hook().equals(hook) ? null : "port " + port + ": " + p.reason();
-                }
-            }
+        Status.PortStatus p = s.port(port).orElse(null);
+        if (p == null) {
+            return "port " + port + " not listed";
         }
-        return "port " + port + " not listed";
+        return p.accelerated() && p.hook().equals(hook) ? null : "port " + port + ": " + p.reason();
     }
 }

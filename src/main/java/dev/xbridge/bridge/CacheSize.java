@@ -7,7 +7,8 @@ import java.util.Locale;
  * {@code fdb_cache}): {@code flow_cache} has 2^bits sets per CPU and {@code fdb_cache} twice as
  * many. Every CPU the kernel counts as possible gets its own copy of both (per-CPU map values
  * are allocated for possible CPUs, not just online ones, and the loader sizes the plain array
- * that holds each CPU's flow sets the same way), so their memory grows with the CPU count: the full size, 640 KiB a CPU, is 80 MiB on a host with 128 possible CPUs.
+ * that holds each CPU's flow sets the same way), so their memory grows with the CPU count:
+ * the full size, 640 KiB a CPU, is 80 MiB on a host with 128 possible CPUs.
  * {@link #fitting} picks the largest size whose total stays within a budget. Fewer sets cost
  * only hits (more keys share a set), never a wrong decision: a copy is checked against its key.
  *

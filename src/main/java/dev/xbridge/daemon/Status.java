@@ -34,6 +34,11 @@ public record Status(long pid, String started, long events, long resyncs, long f
                 datapath, only);
     }
 
+    /** The port named {@code name}, on whichever bridge lists it. */
+    public java.util.Optional<PortStatus> port(String name) {
+        return bridges.stream().flatMap(b -> b.ports().stream()).filter(p -> p.name().equals(name)).findFirst();
+    }
+
     /**
      * The loaded datapath's memory.
      *
