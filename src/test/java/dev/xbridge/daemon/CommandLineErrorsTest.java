@@ -33,7 +33,7 @@ class CommandLineErrorsTest {
             assertThat(port.exitCode()).isEqualTo(1);
             assertThat(port.stderr()).contains("no bridge port named 'p9'").contains("ports here: p1");
             assertThat(lab.switchNs().ip("-d", "link", "show", "dev", "p1").stdout())
-                    .as("nothing attached after a refused start").doesNotContain("xdp");
+                    .as("nothing attached after a refused start").doesNotContain("prog/xdp");
         }
     }
 
