@@ -75,14 +75,13 @@ struct {
 	__type(value, struct xb_fdb_val);
 } fdb SEC(".maps");
 
-/* Bumped after every change of fdb; the daemon maps it and adds with an atomic instruction. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__type(key, __u32);
-	__type(value, __u64);
-} fdb_gen SEC(".maps");
+/*
+ * Bumped after every change of fdb; the daemon maps it and adds with an atomic
+ * instruction. A global in a section of its own, so the map (".data.fdb_gen",
+ * BPF_F_MMAPABLE as all global data) holds only it, and a frame reads it with
+ * one load where a map lookup took a dozen instructions.
+ */
+__u64 fdb_gen SEC(".data.fdb_gen") = 0;
 
 /* Per CPU: copies of fdb lookups, valid while fdb_gen is unchanged (xbridge.h). */
 struct {
@@ -222,19 +221,15 @@ static __always_inline __u32 fdb_cache_set(const struct xb_fdb_key *key)
 _Static_assert(XB_FDB_CACHE_WAYS == 2, "fdb_find looks at two ways");
 _Static_assert(sizeof(struct xb_fdb_key) == 12, "fdb_key_equal compares three words");
 
-static __always_inline __u64 *fdb_generation(void)
+static __always_inline __u64 fdb_gen_read(void)
 {
-	__u32 zero = 0;
-	return bpf_map_lookup_elem(&fdb_gen, &zero);
+	return *(volatile __u64 *)&fdb_gen;
 }
 
 /* fdb_gen now, read once per frame before any fdb lookup; 0 with the cache off. */
 static __always_inline __u64 fdb_generation_now(void)
 {
-	if (!xb_fdb_cache)
-		return 0;
-	__u64 *g = fdb_generation();
-	return g ? *(volatile __u64 *)g : 0;
+	return xb_fdb_cache ? fdb_gen_read() : 0;
 }
 
 /*
@@ -243,9 +238,7 @@ static __always_inline __u64 fdb_generation_now(void)
  */
 static __always_inline void fdb_changed(void)
 {
-	__u64 *gen = fdb_generation();
-	if (gen)
-		__sync_fetch_and_add(gen, 1);
+	__sync_fetch_and_add(&fdb_gen, 1);
 }
 
 /*
@@ -386,51 +379,60 @@ static __always_inline int aging_sample(const struct xb_fdb_key *src_key, __u32 
 }
 
 /*
- * A flow_cache key: the ingress ifindex, then the frame's destination and
- * source MAC as three words. Read as words: without the alignment hint clang
- * splits each into four byte loads and shifts (a third of the hit path's
+ * A flow_cache key: the ingress ifindex and the frame's destination and
+ * source MAC (its first 12 bytes) as two little-endian 64-bit words, the
+ * ifindex in the low half of the first (xb_flow.key). Two words, not four:
+ * the compare of a way and the hash take half the loads and operations,
+ * and the key fits in registers. Read as words: without the alignment hints
+ * clang splits each into byte loads and shifts (a third of the hit path's
  * instructions). x86 loads words at any address, the verifier checks packet
  * alignment only where the architecture cannot, and flow_cache is on only on
  * x86 (xb_fdb_cache): elsewhere the verifier never reaches this code.
  */
-static __always_inline void flow_key(__u32 *k, __u32 ingress, const struct ethhdr *eth)
+static __always_inline void flow_key(__u64 *k, __u32 ingress, const struct ethhdr *eth)
 {
 	const __u32 *w = __builtin_assume_aligned(eth, 4);
+	const __u64 *q = __builtin_assume_aligned((const char *)eth + 4, 8);
 
-	k[0] = ingress;
-	k[1] = w[0];
-	k[2] = w[1];
-	k[3] = w[2];
+	k[0] = ingress | (__u64)w[0] << 32;
+	k[1] = *q;
 }
 
 _Static_assert(XB_FLOW_CACHE_WAYS == 2, "xb_decide looks at two ways");
 _Static_assert(sizeof(struct xb_flow) == 64, "a copied flow is one cache line");
 
 /*
- * A key's two sets in flow_cache (xbridge.h, xb_flow_set): one mix of its four
- * words, then a multiplicative hash of its own for each set, top bits.
- * DatapathTest.flowSets mirrors it.
+ * A key's two sets in flow_cache (xbridge.h, xb_flow_set): one 32-bit mix of
+ * its two words (64-bit multiplicative hashes, halves folded), then a
+ * multiplicative hash of its own for each set, top bits. DatapathTest.flowSets
+ * mirrors it.
  */
 struct xb_flow_sets {
 	struct xb_flow_set *first;
 	struct xb_flow_set *second; /* 0 until the first has been looked at */
+	__u64 cpu; /* this CPU's number << 32: shifted with a hash, the index of its set 0 */
 	__u32 mix;
-	__u32 cpu; /* the index of this CPU's set 0 */
 };
 
+/*
+ * The index of the set at a hash's top bits in this CPU's region: cpu << bits
+ * | hash >> (32 - bits), as one 64-bit shift of cpu << 32 | hash.
+ */
 static __always_inline struct xb_flow_set *flow_set_at(const struct xb_flow_sets *s, __u32 mul)
 {
-	__u32 at = s->cpu | (s->mix * mul) >> xb_flow_cache_shift;
+	__u32 at = (s->cpu | (__u32)(s->mix * mul)) >> xb_flow_cache_shift;
 	return bpf_map_lookup_elem(&flow_cache, &at);
 }
 
 #define XB_FLOW_FIRST_MUL 0x9e3779b1u
 #define XB_FLOW_SECOND_MUL 0x85ebca77u
 
-static __always_inline void flow_sets_of(struct xb_flow_sets *s, const __u32 *k)
+static __always_inline void flow_sets_of(struct xb_flow_sets *s, const __u64 *k)
 {
-	s->mix = (k[0] * 0x9e3779b1u) ^ (k[1] * 0x85ebca77u) ^ (k[2] * 0xc2b2ae3du) ^ (k[3] * 0x27d4eb2fu);
-	s->cpu = bpf_get_smp_processor_id() << (32 - xb_flow_cache_shift);
+	__u64 m = (k[0] * 0x9e3779b97f4a7c15ull) ^ (k[1] * 0xc2b2ae3d27d4eb4full);
+
+	s->mix = (__u32)(m >> 32) ^ (__u32)m;
+	s->cpu = (__u64)bpf_get_smp_processor_id() << 32;
 	s->first = flow_set_at(s, XB_FLOW_FIRST_MUL);
 	s->second = 0;
 }
@@ -464,10 +466,9 @@ static __always_inline struct xb_flow *flow_way_to_fill(const struct xb_flow_set
 	return cache_way_to_fill(a, gen);
 }
 
-static __always_inline int flow_is(const struct xb_flow *fl, const __u32 *k, __u64 gen)
+static __always_inline int flow_is(const struct xb_flow *fl, const __u64 *k, __u64 gen)
 {
-	return fl->gen == gen &&
-	       ((fl->key[0] ^ k[0]) | (fl->key[1] ^ k[1]) | (fl->key[2] ^ k[2]) | (fl->key[3] ^ k[3])) == 0;
+	return fl->gen == gen && ((fl->key[0] ^ k[0]) | (fl->key[1] ^ k[1])) == 0;
 }
 
 static __always_inline struct xb_vlan *port_vlan(__u32 ifindex, __u16 vid)
@@ -550,14 +551,14 @@ static __always_inline __u32 clock_tick(const struct xb_stats *st)
  * XDP one forwards a frame of a copied flow without the rest of its
  * bookkeeping, which was a tenth of its time per frame.
  */
-static __always_inline int flow_decide(const struct xb_frame *f, __u32 ingress, __u16 can_take, __u32 *k,
+static __always_inline int flow_decide(const struct xb_frame *f, __u32 ingress, __u16 can_take, __u64 *k,
 				       struct xb_flow_sets *sets, struct xb_flow **flp, struct xb_stats **st)
 {
 	sets->first = 0;
 	sets->second = 0;
 	if (!xb_fdb_cache || f->tag_proto)
 		return -1;
-	__u64 gen = fdb_generation_now();
+	__u64 gen = fdb_gen_read();
 	flow_key(k, ingress, f->eth);
 	flow_sets_of(sets, k);
 	struct xb_flow_set *set = sets->first;
@@ -633,7 +634,7 @@ struct vlan_hdr {
  * *st gets the ingress port's stats on this CPU (0 before the port is known),
  * looked up once for the aging clock and the count.
  */
-static __always_inline int xb_decide(struct xb_frame *f, __u32 ingress, __u16 can_take, const __u32 *fkey,
+static __always_inline int xb_decide(struct xb_frame *f, __u32 ingress, __u16 can_take, const __u64 *fkey,
 				     const struct xb_flow_sets *fsets, struct xb_decision *d, struct xb_egress *out_port,
 				     struct xb_stats **st)
 {
@@ -855,8 +856,6 @@ static __always_inline int xb_decide(struct xb_frame *f, __u32 ingress, __u16 ca
 		struct xb_flow *fl = flow_way_to_fill(fsets, gen);
 		fl->key[0] = fkey[0];
 		fl->key[1] = fkey[1];
-		fl->key[2] = fkey[2];
-		fl->key[3] = fkey[3];
 		fl->sampled_ns = src_sampled_ns;
 		fl->bridge = bridge;
 		fl->in_slot = in_slot;
@@ -1004,7 +1003,7 @@ int xbridge_xdp(struct xdp_md *ctx)
 	struct xb_stats *st = 0;
 	struct xb_flow *fl = 0;
 	struct xb_flow_sets fsets;
-	__u32 fkey[4];
+	__u64 fkey[2];
 	struct xb_frame f;
 	__u64 len = data_end - data;
 	/* Read once: loads of ctx at two sites may be merged into one through a moved ctx pointer, which the verifier refuses. */
@@ -1114,7 +1113,7 @@ int xbridge_tc(struct __sk_buff *skb)
 		}
 		struct xb_flow *fl = 0;
 		struct xb_flow_sets fsets;
-		__u32 fkey[4];
+		__u64 fkey[2];
 		__u32 ingress = skb->ifindex; /* read once, as in xbridge_xdp */
 		int reason = flow_decide(&f, ingress, XB_PORT_EGRESS, fkey, &fsets, &fl, &st);
 		if (reason >= 0)

@@ -109,10 +109,11 @@ struct xb_fdb_val {
  * A copy also carries the record of the port its MAC is behind (out_*), so
  * that the destination's copy spares a frame the egress port's two lookups.
  *
- * A copy is good only while fdb_gen holds the generation it was made in.
- * Everything that changes the fdb map, ports or port_slots(_far) bumps
- * fdb_gen after the change: the daemon (dev.xbridge.bridge.Datapath, through
- * the map's mmap, atomically) and the datapath after its own deletes. A frame reads fdb_gen before it
+ * A copy is good only while fdb_gen (a global, one load) holds the generation
+ * it was made in. Everything that changes the fdb map, ports or
+ * port_slots(_far) bumps fdb_gen after the change: the daemon
+ * (dev.xbridge.bridge.Datapath, through the mmap of its map ".data.fdb_gen",
+ * atomically) and the datapath after its own deletes. A frame reads fdb_gen before it
  * looks at the fdb map, and x86 keeps loads in order (TSO), so a copy made
  * after a bump is a copy of the map after the change it announces. Loads on
  * other architectures may be reordered and BPF gives no cheap read barrier
@@ -187,7 +188,7 @@ struct xb_fdb_cache_set {
 #define XB_FLOW_CACHE_WAYS 2
 
 struct xb_flow {
-	__u32 key[4];     /* the ingress ifindex, then frame bytes 0..11 as four-byte words */
+	__u64 key[2];     /* little-endian: the ingress ifindex, frame bytes 0..3; then bytes 4..11 (flow_key) */
 	__u64 gen;        /* fdb_gen when copied */
 	__u64 sampled_ns; /* the source entry's sampled_ns as this CPU last saw it (aging's hint) */
 	__u32 bridge;     /* the ingress port's bridge */

@@ -3,6 +3,7 @@ package dev.xbridge.bench;
 import dev.xbridge.bpf.BpfMap;
 import dev.xbridge.bpf.BpfMapIds;
 import dev.xbridge.bpf.BpfProgram;
+import dev.xbridge.bridge.Datapath;
 import dev.xbridge.bridge.FdbKey;
 import dev.xbridge.netlink.MacAddress;
 import java.io.IOException;
@@ -51,7 +52,7 @@ final class DaemonMaps implements AutoCloseable {
                 }
                 if (fdb == null && m.name().equals("fdb") && m.keySize() == FdbKey.SIZE) {
                     fdb = m;
-                } else if (gen == null && m.name().equals("fdb_gen") && m.valueSize() == 8) {
+                } else if (gen == null && m.name().equals(Datapath.FDB_GEN_MAP) && m.valueSize() == 8) {
                     gen = m;
                 } else {
                     m.close();
@@ -67,7 +68,7 @@ final class DaemonMaps implements AutoCloseable {
                 gen.close();
             }
             if (System.nanoTime() > end) {
-                throw new IllegalStateException("process " + pid + " holds no BPF maps named fdb and fdb_gen (is it an xbridge daemon?)");
+                throw new IllegalStateException("process " + pid + " holds no BPF maps named fdb and " + Datapath.FDB_GEN_MAP + " (is it an xbridge daemon?)");
             }
             Cpus.sleep(20);
         }

@@ -68,6 +68,12 @@ public final class Datapath implements AutoCloseable {
     private final int fdbMax;
     private final CacheSize caches;
     private final Arena mappings = Arena.ofShared();
+    /**
+     * The kernel's name for the map that holds the datapath's global {@code fdb_gen}: libbpf names a
+     * global data section's map after the section (xbridge.bpf.c).
+     */
+    public static final String FDB_GEN_MAP = ".data.fdb_gen";
+
     /** fdb_gen's one u64, mapped: bumped after every change of the fdb, ports and port_slots maps (xbridge.h, fdb_cache, flow_cache). */
     private final MemorySegment fdbGen;
 
@@ -87,7 +93,7 @@ public final class Datapath implements AutoCloseable {
         this.object = object;
         this.fdbMax = fdbMax;
         this.caches = caches;
-        this.fdbGen = object.map("fdb_gen").mmap(mappings);
+        this.fdbGen = object.map(FDB_GEN_MAP).mmap(mappings);
         this.xdp = object.program("xbridge_xdp");
         this.tc = object.program("xbridge_tc");
         this.ports = new TypedMap<>(object.map("ports"), U32, PortRecord.CODEC);

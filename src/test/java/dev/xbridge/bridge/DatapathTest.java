@@ -1011,12 +1011,14 @@ class DatapathTest {
     /**
      * flow_sets_of() of xbridge.bpf.c at the datapath's size (the full size's sets without
      * caches): the two flow_cache sets of a flow's key, the ingress ifindex and the frame's
-     * first 12 bytes as little-endian words.
+     * first 12 bytes as two little-endian 64-bit words.
      */
     int[] flowSets(int ingress, byte[] macs) {
         var w = java.nio.ByteBuffer.wrap(macs, 0, 12).order(java.nio.ByteOrder.LITTLE_ENDIAN);
-        int mix = (ingress * 0x9e3779b1) ^ (w.getInt(0) * 0x85ebca77) ^ (w.getInt(4) * 0xc2b2ae3d)
-                ^ (w.getInt(8) * 0x27d4eb2f);
+        long k0 = Integer.toUnsignedLong(ingress) | (long) w.getInt(0) << 32;
+        long k1 = w.getLong(4);
+        long m = (k0 * 0x9e3779b97f4a7c15L) ^ (k1 * 0xc2b2ae3d27d4eb4fL);
+        int mix = (int) (m >>> 32) ^ (int) m;
         int sets = dp.caches().on() ? dp.caches().flowSets() : CacheSize.FULL.flowSets();
         int shift = 32 - Integer.numberOfTrailingZeros(sets);
         return new int[] {(mix * 0x9e3779b1) >>> shift, (mix * 0x85ebca77) >>> shift};
