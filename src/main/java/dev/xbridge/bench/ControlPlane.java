@@ -1,5 +1,6 @@
 package dev.xbridge.bench;
 
+import dev.xbridge.bridge.Datapath;
 import dev.xbridge.netlink.MacAddress;
 import dev.xbridge.netlink.RtNetlink;
 import dev.xbridge.sys.NetNamespace;
@@ -144,7 +145,8 @@ final class ControlPlane {
         List<Double> all = new ArrayList<>(adds);
         all.addAll(dels);
         return new Report.ControlPlaneResult(
-                "RTM_NEWNEIGH/RTM_DELNEIGH sent in-process, then the daemon's fdb and fdb_gen maps polled by id until a lookup sees the change and the generation has moved on",
+                "RTM_NEWNEIGH/RTM_DELNEIGH sent in-process, then the daemon's fdb map and fdb_gen (map "
+                        + Datapath.FDB_GEN_MAP + ") polled by id until a lookup sees the change and the generation has moved on",
                 adds.size(), pct(adds, 50), pct(adds, 99), pct(dels, 50), pct(dels, 99), pct(all, 50), pct(all, 99),
                 pct(all, 100), o.syncEntries(), Math.max(0, readyFull - readyEmpty), readyEmpty, readyFull, rssEntries,
                 rss, readyLarge, idle, idleLarge, churnCpu, churnRate);
