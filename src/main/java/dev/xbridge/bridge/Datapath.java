@@ -35,6 +35,11 @@ public final class Datapath implements AutoCloseable {
     /** cls_bpf filter handle ("xb") and priority: late, so an operator's own filters run first. */
     public static final int CLS_HANDLE = 0x7862;
     public static final int CLS_PRIORITY = 0xc000;
+    /**
+     * The kernel's name for the map that holds the datapath's global {@code fdb_gen}: libbpf names a
+     * global data section's map after the section (xbridge.bpf.c).
+     */
+    public static final String FDB_GEN_MAP = ".data.fdb_gen";
 
     /** A u32 ifindex, as the devmap's key and value. */
     static final Codec<Integer> U32 = new Codec<>() {
@@ -68,12 +73,6 @@ public final class Datapath implements AutoCloseable {
     private final int fdbMax;
     private final CacheSize caches;
     private final Arena mappings = Arena.ofShared();
-    /**
-     * The kernel's name for the map that holds the datapath's global {@code fdb_gen}: libbpf names a
-     * global data section's map after the section (xbridge.bpf.c).
-     */
-    public static final String FDB_GEN_MAP = ".data.fdb_gen";
-
     /** fdb_gen's one u64, mapped: bumped after every change of the fdb, ports and port_slots maps (xbridge.h, fdb_cache, flow_cache). */
     private final MemorySegment fdbGen;
 

@@ -16,6 +16,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * What {@code xbridge status} shows, as plain records so the same data
@@ -35,7 +36,7 @@ public record Status(long pid, String started, long events, long resyncs, long f
     }
 
     /** The port named {@code name}, on whichever bridge lists it. */
-    public java.util.Optional<PortStatus> port(String name) {
+    public Optional<PortStatus> port(String name) {
         return bridges.stream().flatMap(b -> b.ports().stream()).filter(p -> p.name().equals(name)).findFirst();
     }
 
