@@ -52,6 +52,24 @@ class RtMonitorLiveTest {
         throw new AssertionError("no matching " + type.getSimpleName() + " within 3 s; saw " + seen);
     }
 
+    /**
+     * Polls until the FdbChanged of {@code mac} comes (true) or an overrun does without it
+     * (false), for 3 s; a socket that stays silent fails the test.
+     */
+    private static boolean heardOrOverran(RtMonitor mon, List<RtEvent> seen, MacAddress mac) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(3).toNanos();
+        while (System.nanoTime() < deadline) {
+            mon.poll(Duration.ofMillis(200), seen::add);
+            if (seen.stream().anyMatch(e -> e instanceof RtEvent.FdbChanged f && f.e().mac().equals(mac))) {
+                return true;
+            }
+            if (seen.stream().anyMatch(e -> e instanceof RtEvent.Overrun)) {
+                return false;
+            }
+        }
+        throw new AssertionError("neither the FdbChanged of " + mac + " nor an overrun within 3 s; saw " + seen);
+    }
+
     private static boolean bridgeLink(Link l, String name) {
         return l.family() == Socket.AF_BRIDGE && l.name().equals(name);
     }
@@ -131,9 +149,20 @@ class RtMonitorLiveTest {
                     mon.poll(Duration.ofSeconds(1), seen::add);
                     assertThat(seen).hasAtLeastOneElementOfType(RtEvent.Overrun.class);
                     assertThat(seen.stream().filter(e -> e instanceof RtEvent.FdbChanged).count()).isLessThan(500);
-                    // after the overrun the socket works again
-                    ns.exec("bridge", "fdb", "add", "02:00:00:00:ff:ff", "dev", "p1", "master", "static");
-                    await(mon, seen, RtEvent.FdbChanged.class, e -> e.e().mac().equals(MacAddress.parse("02:00:00:00:ff:ff")));
+                    /*
+                     * After the overrun the socket works again. In a buffer this small one
+                     * event can still be lost to another overrun when another lands at the
+                     * same moment (in one CI run br0's delayed operstate change did), so each
+                     * try adds a new entry, and one of them must be heard.
+                     */
+                    boolean heard = false;
+                    for (int attempt = 0; attempt < 5 && !heard; attempt++) {
+                        MacAddress mac = MacAddress.parse(String.format("02:00:00:01:00:%02x", attempt));
+                        seen.clear();
+                        ns.exec("bridge", "fdb", "add", mac.toString(), "dev", "p1", "master", "static");
+                        heard = heardOrOverran(mon, seen, mac);
+                    }
+                    assertThat(heard).as("an FDB event heard after the overrun, in 5 tries").isTrue();
                 }
             });
         } finally {
