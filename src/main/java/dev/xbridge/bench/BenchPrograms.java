@@ -11,6 +11,7 @@ import dev.xbridge.bpf.TcDirection;
 import dev.xbridge.bpf.UpdateFlag;
 import dev.xbridge.bpf.XdpMd;
 import dev.xbridge.bpf.XdpMode;
+import dev.xbridge.bridge.Datapath;
 import dev.xbridge.sys.NetNamespace;
 import dev.xbridge.testbed.Netns;
 import java.lang.foreign.Arena;
@@ -34,11 +35,19 @@ final class BenchPrograms implements AutoCloseable {
         this.object = object;
     }
 
+    /** The programs for {@code plan}, with the MACs written as words where the host allows it. */
     static BenchPrograms load(FlowPlan plan) {
+        // x86 stores words at any address, and is where the datapath's flow key reads them.
+        return load(plan, Datapath.fdbCacheSafeHere());
+    }
+
+    /** The same, choosing how the generator writes the MACs: two words, or byte by byte. */
+    static BenchPrograms load(FlowPlan plan, boolean wordStores) {
         BpfObject o = BpfObject.openResource(RESOURCE);
         try {
             o.setConstant("bench_flows", plan.flows());
             o.setConstant("bench_receivers", plan.receivers());
+            o.setConstant("bench_word_stores", wordStores ? 1 : 0);
             o.load();
             return new BenchPrograms(o);
         } catch (RuntimeException e) {
