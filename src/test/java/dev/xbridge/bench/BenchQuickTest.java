@@ -109,10 +109,12 @@ class BenchQuickTest {
             assertThat(p.programNs().n()).as(s.name() + " " + p.path() + ": a program time per round").isEqualTo(2);
             assertThat(p.programNs().min()).as(s.name() + " " + p.path()).isPositive();
         }
-        assertThat(s.paths().get(1).programNs().median()).as("xbridge's decision costs more than no decision")
-                .isGreaterThan(s.paths().get(3).programNs().median());
-        assertThat(s.paths().get(2).programNs().median()).as("at TC too")
-                .isGreaterThan(s.paths().get(4).programNs().median());
+        // By the faster round: a spell of the host only ever slows one down, and with two rounds the
+        // median is their mean (in one CI run bare TC's came out at 21 ns, as xbridge TC's did).
+        assertThat(s.paths().get(1).programNs().min()).as("xbridge's decision costs more than no decision")
+                .isGreaterThan(s.paths().get(3).programNs().min());
+        assertThat(s.paths().get(2).programNs().min()).as("at TC too")
+                .isGreaterThan(s.paths().get(4).programNs().min());
         assertThat(s.paths().get(2).vsBare()).as("xbridge tc against the bare tc redirect")
                 .isEqualTo(s.paths().get(2).mpps().median() / s.paths().get(4).mpps().median());
     }
