@@ -407,58 +407,50 @@ _Static_assert(sizeof(struct xb_flow) == 64, "a copied flow is one cache line");
  * multiplicative hash of its own for each set, top bits. DatapathTest.flowSets
  * mirrors it.
  */
-struct xb_flow_sets {
-	struct xb_flow_set *first;
-	struct xb_flow_set *second; /* 0 until the first has been looked at */
+struct xb_flow_hash {
 	__u64 cpu; /* this CPU's number << 32: shifted with a hash, the index of its set 0 */
 	__u32 mix;
 };
+
+static __always_inline __u64 flow_cpu(void)
+{
+	return (__u64)bpf_get_smp_processor_id() << 32;
+}
+
+static __always_inline __u32 flow_mix(const __u64 *k)
+{
+	__u64 m = (k[0] * 0x9e3779b97f4a7c15ull) ^ (k[1] * 0xc2b2ae3d27d4eb4full);
+
+	return (__u32)(m >> 32) ^ (__u32)m;
+}
 
 /*
  * The index of the set at a hash's top bits in this CPU's region: cpu << bits
  * | hash >> (32 - bits), as one 64-bit shift of cpu << 32 | hash.
  */
-static __always_inline struct xb_flow_set *flow_set_at(const struct xb_flow_sets *s, __u32 mul)
+static __always_inline struct xb_flow_set *flow_set_at(const struct xb_flow_hash *h, __u32 mul)
 {
-	__u32 at = (s->cpu | (__u32)(s->mix * mul)) >> xb_flow_cache_shift;
+	__u32 at = (h->cpu | (__u32)(h->mix * mul)) >> xb_flow_cache_shift;
 	return bpf_map_lookup_elem(&flow_cache, &at);
 }
 
 #define XB_FLOW_FIRST_MUL 0x9e3779b1u
 #define XB_FLOW_SECOND_MUL 0x85ebca77u
 
-static __always_inline void flow_sets_of(struct xb_flow_sets *s, const __u64 *k)
-{
-	__u64 m = (k[0] * 0x9e3779b97f4a7c15ull) ^ (k[1] * 0xc2b2ae3d27d4eb4full);
-
-	s->mix = (__u32)(m >> 32) ^ (__u32)m;
-	s->cpu = (__u64)bpf_get_smp_processor_id() << 32;
-	s->first = flow_set_at(s, XB_FLOW_FIRST_MUL);
-	s->second = 0;
-}
-
-static __always_inline void flow_second_set(struct xb_flow_sets *s)
-{
-	s->second = flow_set_at(s, XB_FLOW_SECOND_MUL);
-}
-
 /*
- * The way a miss fills: a stale way of the first set, else of the second,
- * else the first set's, first in first out (cache_way_to_fill). A key evicted
- * so finds a stale way in its other set when it comes back, so keys spread
- * over both until each has a way.
+ * The way a miss fills, in the key's first set a or its second: a stale way
+ * of the first set, else of the second, else the first set's, first in first
+ * out (cache_way_to_fill). A key evicted so finds a stale way in its other
+ * set when it comes back, so keys spread over both until each has a way.
  */
-static __always_inline struct xb_flow *flow_way_to_fill(const struct xb_flow_sets *s, __u64 gen)
+static __always_inline struct xb_flow *flow_way_to_fill(struct xb_flow_set *a, const struct xb_flow_hash *h,
+							__u64 gen)
 {
-	struct xb_flow_set *a = s->first;
-	struct xb_flow_set *b = s->second;
-
 	if (a->way[0].gen != gen)
 		return &a->way[0];
 	if (a->way[1].gen != gen)
 		return &a->way[1];
-	if (!b)
-		b = flow_set_at(s, XB_FLOW_SECOND_MUL);
+	struct xb_flow_set *b = flow_set_at(h, XB_FLOW_SECOND_MUL);
 	if (b && b->way[0].gen != gen)
 		return &b->way[0];
 	if (b && b->way[1].gen != gen)
@@ -469,6 +461,68 @@ static __always_inline struct xb_flow *flow_way_to_fill(const struct xb_flow_set
 static __always_inline int flow_is(const struct xb_flow *fl, const __u64 *k, __u64 gen)
 {
 	return fl->gen == gen && ((fl->key[0] ^ k[0]) | (fl->key[1] ^ k[1])) == 0;
+}
+
+/*
+ * The fdb key of a copied flow's source, read from the copy's key rather than
+ * the frame, which the frame matched (flow_key, little-endian: its bytes 6..11,
+ * the source MAC, are the top six of key[1]). VLAN 0: copied flows come from
+ * ports without VLAN filtering. fdb_key() writes the same words.
+ */
+static __always_inline void fdb_key_of_source(struct xb_fdb_key *key, const struct xb_flow *fl)
+{
+	__u32 *w = (void *)key;
+
+	w[0] = fl->bridge;
+	w[1] = (__u32)fl->key[1] & 0xffff0000u;
+	w[2] = (__u32)(fl->key[1] >> 32);
+}
+
+/* The way of set that holds the copy of key k made in generation gen, or 0. */
+static __always_inline struct xb_flow *flow_in(struct xb_flow_set *set, const __u64 *k, __u64 gen)
+{
+	if (flow_is(&set->way[0], k, gen))
+		return &set->way[0];
+	if (flow_is(&set->way[1], k, gen))
+		return &set->way[1];
+	return 0;
+}
+
+/*
+ * The copy of this untagged frame's flow in this CPU's sets, or 0; the caches
+ * must be on (xb_fdb_cache). To the compiler the helper calls here (the CPU's
+ * number, the array lookups) are calls, and it kept everything live across
+ * them on the stack, though the verifier inlines them all and clobbers
+ * nothing: the CPU's number comes first, and the key is read from the frame
+ * again after each lookup rather than kept, as is the set's hash before the
+ * second (16 stores and loads a frame fewer on the XDP path). fdb_gen is read
+ * after the first lookup: only this CPU writes its copies, so a copy it finds
+ * current is current whichever it reads first.
+ */
+static __always_inline struct xb_flow *flow_find(const struct ethhdr *eth, __u32 ingress)
+{
+	struct xb_flow_hash h;
+	struct xb_flow *fl;
+	__u64 k[2];
+
+	h.cpu = flow_cpu();
+	flow_key(k, ingress, eth);
+	h.mix = flow_mix(k);
+	struct xb_flow_set *set = flow_set_at(&h, XB_FLOW_FIRST_MUL);
+	if (!set)
+		return 0;
+	__u64 gen = fdb_gen_read();
+	flow_key(k, ingress, eth);
+	fl = flow_in(set, k, gen);
+	if (fl)
+		return fl;
+	h.cpu = flow_cpu();
+	h.mix = flow_mix(k);
+	set = flow_set_at(&h, XB_FLOW_SECOND_MUL);
+	if (!set)
+		return 0;
+	flow_key(k, ingress, eth);
+	return flow_in(set, k, gen);
 }
 
 static __always_inline struct xb_vlan *port_vlan(__u32 ifindex, __u16 vid)
@@ -539,49 +593,25 @@ static __always_inline __u32 clock_tick(const struct xb_stats *st)
 }
 
 /*
- * A frame of a flow decided before, under the current generation: its copy
- * in flow_cache (xbridge.h) holds the whole decision, so the frame needs no
- * port or fdb lookup. Returns XB_REDIRECT, or XB_PASS_AGING for the frame
- * that goes to the kernel so that it refreshes the source's entry, with the
- * copy in *flp and the ingress slot's stats in *st; -1 when the whole
- * decision must run (no copy, a tagged frame, or an egress port this entry
- * point cannot redirect to: can_take as in xb_decide). The flow's key goes
- * to k and its sets to *sets (first 0 for a frame no copy can hold), for
- * xb_decide to fill on a miss. Both entry points ask this first, and the
- * XDP one forwards a frame of a copied flow without the rest of its
- * bookkeeping, which was a tenth of its time per frame.
+ * An untagged frame of a flow decided before, under the current generation:
+ * its copy in flow_cache (xbridge.h) holds the whole decision, so the frame
+ * needs no port or fdb lookup. Returns XB_REDIRECT, or XB_PASS_AGING for the
+ * frame that goes to the kernel so that it refreshes the source's entry, with
+ * the copy in *flp and the ingress slot's stats in *st; -1 when the whole
+ * decision must run (no copy, or an egress port this entry point cannot
+ * redirect to: can_take as in xb_decide). Tagged frames are never copied:
+ * the callers do not ask for them. Both entry points ask this first, once a
+ * frame (it samples for aging), and the XDP one forwards a frame of a copied
+ * flow without the rest of its bookkeeping, which was a tenth of its time per
+ * frame.
  */
-static __always_inline int flow_decide(const struct xb_frame *f, __u32 ingress, __u16 can_take, __u64 *k,
-				       struct xb_flow_sets *sets, struct xb_flow **flp, struct xb_stats **st)
+static __always_inline int flow_decide(const struct ethhdr *eth, __u32 ingress, __u16 can_take,
+				       struct xb_flow **flp, struct xb_stats **st)
 {
-	sets->first = 0;
-	sets->second = 0;
-	if (!xb_fdb_cache || f->tag_proto)
+	if (!xb_fdb_cache)
 		return -1;
-	__u64 gen = fdb_gen_read();
-	flow_key(k, ingress, f->eth);
-	flow_sets_of(sets, k);
-	struct xb_flow_set *set = sets->first;
-	if (!set)
-		return -1;
-	struct xb_flow *fl;
-	if (flow_is(&set->way[0], k, gen)) {
-		fl = &set->way[0];
-	} else if (flow_is(&set->way[1], k, gen)) {
-		fl = &set->way[1];
-	} else {
-		flow_second_set(sets);
-		set = sets->second;
-		if (!set)
-			return -1;
-		if (flow_is(&set->way[0], k, gen))
-			fl = &set->way[0];
-		else if (flow_is(&set->way[1], k, gen))
-			fl = &set->way[1];
-		else
-			return -1;
-	}
-	if (!(fl->out_flags & can_take))
+	struct xb_flow *fl = flow_find(eth, ingress);
+	if (!fl || !(fl->out_flags & can_take))
 		return -1;
 	__u32 slot = fl->in_slot;
 	*st = bpf_map_lookup_elem(&stats, &slot);
@@ -591,7 +621,7 @@ static __always_inline int flow_decide(const struct xb_frame *f, __u32 ingress, 
 		__u64 now;
 		if (aging_due(*st, fl->sample_ms, fl->sampled_ns, &now)) {
 			struct xb_fdb_key src_key;
-			fdb_key(&src_key, fl->bridge, 0, f->eth->h_source);
+			fdb_key_of_source(&src_key, fl);
 			if (aging_sample(&src_key, fl->sample_ms, now, &fl->sampled_ns))
 				return XB_PASS_AGING;
 		}
@@ -634,8 +664,8 @@ struct vlan_hdr {
  * *st gets the ingress port's stats on this CPU (0 before the port is known),
  * looked up once for the aging clock and the count.
  */
-static __always_inline int xb_decide(struct xb_frame *f, __u32 ingress, __u16 can_take, const __u64 *fkey,
-				     const struct xb_flow_sets *fsets, struct xb_decision *d, struct xb_egress *out_port,
+static __always_inline int xb_decide(struct xb_frame *f, __u32 ingress, __u16 can_take,
+				     struct xb_decision *d, struct xb_egress *out_port,
 				     struct xb_stats **st)
 {
 	struct ethhdr *eth = f->eth;
@@ -850,10 +880,20 @@ static __always_inline int xb_decide(struct xb_frame *f, __u32 ingress, __u16 ca
 	 * Copy the decision for the flow's next frames, when it rests on nothing
 	 * but the MACs and maps under fdb_gen (xbridge.h, flow_cache). Aging was
 	 * found not due at the clock's tick, if the source's entry ages at all.
-	 * fkey and fsets are the frame's, as flow_decide() found them.
+	 * The frame's flow_decide() found no copy (its key and sets are found
+	 * again here, on this rarer path, to keep them out of the hit path's).
 	 */
-	if (fsets->first && !(in_flags & (XB_PORT_VLAN | XB_PORT_NEIGH))) {
-		struct xb_flow *fl = flow_way_to_fill(fsets, gen);
+	struct xb_flow_set *fset = 0;
+	struct xb_flow_hash fh;
+	__u64 fkey[2];
+	if (xb_fdb_cache && !f->tag_proto && !(in_flags & (XB_PORT_VLAN | XB_PORT_NEIGH))) {
+		fh.cpu = flow_cpu();
+		flow_key(fkey, ingress, eth);
+		fh.mix = flow_mix(fkey);
+		fset = flow_set_at(&fh, XB_FLOW_FIRST_MUL);
+	}
+	if (fset) {
+		struct xb_flow *fl = flow_way_to_fill(fset, &fh, gen);
 		fl->key[0] = fkey[0];
 		fl->key[1] = fkey[1];
 		fl->sampled_ns = src_sampled_ns;
@@ -993,50 +1033,36 @@ static __always_inline int xdp_tag(struct xdp_md *ctx, struct xb_decision *d)
 	return 0;
 }
 
-SEC("xdp")
-int xbridge_xdp(struct xdp_md *ctx)
+/*
+ * The XDP entry point's whole decision, for a frame its fast path did not
+ * forward: reason, fl and st are what flow_decide() found (reason -1 where it
+ * found no copy or was not asked). A function of its own, called on that path
+ * only: inlined, it made the compiler keep the fast path's values on the
+ * stack for it, and zero its decision before every frame.
+ */
+static __noinline int xdp_decide(struct xdp_md *ctx, int reason, struct xb_flow *fl, struct xb_stats *st)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	struct xb_decision d = {};
-	struct xb_egress out;
-	struct xb_stats *st = 0;
-	struct xb_flow *fl = 0;
-	struct xb_flow_sets fsets;
-	__u64 fkey[2];
-	struct xb_frame f;
-	__u64 len = data_end - data;
 	/* Read once: loads of ctx at two sites may be merged into one through a moved ctx pointer, which the verifier refuses. */
 	__u32 ingress = ctx->ingress_ifindex;
+	struct xb_decision d = {};
+	struct xb_egress out;
+	struct xb_frame f;
+	__u64 len = data_end - data;
 	int action;
-	int reason;
 
 	/*
 	 * A tag the sender's device left in the sk_buff (tx-vlan-hw-insert) is not
 	 * in the data here and would be lost on redirect: the daemon uses XDP only
 	 * where the peer has those offloads off (Acceleration).
 	 */
-	if (parse_inline(&f, data, data_end)) {
+	if (parse_inline(&f, data, data_end))
 		action = decided(&d, XB_ACT_PASS, XB_PASS_MALFORMED);
-	} else if ((reason = flow_decide(&f, ingress, XB_PORT_XDP_EGRESS, fkey, &fsets, &fl, &st)) >= 0) {
-		/*
-		 * A copied flow's frames are untagged, from a port without VLAN
-		 * filtering: the MTU and tag steps below are for tags, so a frame is
-		 * done once its target is set. A refused target goes the long way
-		 * and is asked once more there.
-		 */
-		if (reason == XB_REDIRECT && bpf_redirect_map(&tx_ports, fl->out_slot, XDP_PASS) == XDP_REDIRECT) {
-			count_in(st, XB_REDIRECT, len);
-			if (xb_trace) {
-				flow_decided(&d, &out, fl, reason);
-				trace_decision(&d);
-			}
-			return XDP_REDIRECT;
-		}
+	else if (reason >= 0)
 		action = flow_decided(&d, &out, fl, reason);
-	} else {
-		action = xb_decide(&f, ingress, XB_PORT_XDP_EGRESS, fkey, &fsets, &d, &out, &st);
-	}
+	else
+		action = xb_decide(&f, ingress, XB_PORT_XDP_EGRESS, &d, &out, &st);
 	int verdict = XDP_PASS;
 
 	/*
@@ -1070,6 +1096,50 @@ int xbridge_xdp(struct xdp_md *ctx)
 	}
 	count(&d, st, len);
 	return verdict;
+}
+
+/* Records a decision flow_decide() made (xb_trace). A function of its own: its stack is not the fast path's. */
+static __noinline void trace_flow(const struct xb_flow *fl, int reason)
+{
+	struct xb_decision d = {};
+	struct xb_egress out;
+
+	flow_decided(&d, &out, fl, reason);
+	trace_decision(&d);
+}
+
+/*
+ * The fast path: an untagged frame of a copied flow (flow_decide) goes to its
+ * target here, and every other frame to xdp_decide(). A copied flow's frames
+ * come from a port without VLAN filtering: the MTU and tag steps there are for
+ * tags, so a frame is done once its target is set. A refused target goes the
+ * long way and is asked once more there.
+ */
+SEC("xdp")
+int xbridge_xdp(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+
+	if ((void *)(eth + 1) > data_end)
+		return xdp_decide(ctx, -1, 0, 0);
+	/* Aligned: one 16-bit load where clang split it into two bytes. */
+	__be16 proto = *(const __be16 *)__builtin_assume_aligned(&eth->h_proto, 2);
+	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD))
+		return xdp_decide(ctx, -1, 0, 0);
+
+	struct xb_stats *st = 0;
+	struct xb_flow *fl = 0;
+	int reason = flow_decide(eth, ctx->ingress_ifindex, XB_PORT_XDP_EGRESS, &fl, &st);
+	if (reason == XB_REDIRECT && bpf_redirect_map(&tx_ports, fl->out_slot, XDP_PASS) == XDP_REDIRECT) {
+		/* The frame's length from ctx again: kept, it was one more value on the stack. */
+		count_in(st, XB_REDIRECT, (__u64)(ctx->data_end - ctx->data));
+		if (xb_trace)
+			trace_flow(fl, reason);
+		return XDP_REDIRECT;
+	}
+	return xdp_decide(ctx, reason, fl, st);
 }
 
 /*
@@ -1112,14 +1182,12 @@ int xbridge_tc(struct __sk_buff *skb)
 			f.tag_in_skb = 1;
 		}
 		struct xb_flow *fl = 0;
-		struct xb_flow_sets fsets;
-		__u64 fkey[2];
 		__u32 ingress = skb->ifindex; /* read once, as in xbridge_xdp */
-		int reason = flow_decide(&f, ingress, XB_PORT_EGRESS, fkey, &fsets, &fl, &st);
+		int reason = f.tag_proto ? -1 : flow_decide(f.eth, ingress, XB_PORT_EGRESS, &fl, &st);
 		if (reason >= 0)
 			action = flow_decided(&d, &out, fl, reason);
 		else
-			action = xb_decide(&f, ingress, XB_PORT_EGRESS, fkey, &fsets, &d, &out, &st);
+			action = xb_decide(&f, ingress, XB_PORT_EGRESS, &d, &out, &st);
 	}
 	int verdict = TC_ACT_OK;
 
