@@ -121,12 +121,13 @@ public final class Bench {
     private static final class Measured {
         final List<Report.Trial> trials = new ArrayList<>();
         final List<Double> programNs = new ArrayList<>();
+        String program;
         String unavailable;
 
         Report.PathResult result(PathKind kind) {
             return unavailable != null || trials.isEmpty()
                     ? Report.PathResult.unavailable(kind.label(), unavailable != null ? unavailable : "no trial ran")
-                    : summarize(kind.label(), trials, programNs);
+                    : summarize(kind.label(), trials, programNs, program);
         }
     }
 
@@ -234,6 +235,7 @@ public final class Bench {
                 Double ns = programNs(lab, path, programId, plan.frame(0));
                 if (ns != null) {
                     of.apply(s).programNs.add(ns);
+                    of.apply(s).program = BpfProgram.nameOfId(programId);
                 }
                 List<Report.Trial> trials = of.apply(s).trials;
                 try (Generator gen = s.ingress() == Scenario.Ingress.VETH
@@ -301,11 +303,12 @@ public final class Bench {
         return new Report.Trial(nanos / 1e9, g1 - g0, s1[0] - s0[0], s1[1] - s0[1], w1 - w0, gen.busy(), copies);
     }
 
-    static Report.PathResult summarize(String path, List<Report.Trial> trials, List<Double> programNs) {
+    static Report.PathResult summarize(String path, List<Report.Trial> trials, List<Double> programNs,
+            String program) {
         Function<Function<Report.Trial, Double>, Summary> sum = f -> Summary.of(trials.stream().map(f).toList());
         return new Report.PathResult(path, "ok", trials, sum.apply(t -> t.pps() / 1e6), sum.apply(Report.Trial::gbps),
                 sum.apply(t -> t.offeredPps() / 1e6), sum.apply(Report.Trial::lossPercent), null, null, null, null,
-                Summary.of(programNs), Summary.of(trials.stream().map(t -> 100 * t.generatorBusy())
+                Summary.of(programNs), program, Summary.of(trials.stream().map(t -> 100 * t.generatorBusy())
                         .filter(Double::isFinite).toList()),
                 Summary.of(trials.stream().map(Report.Trial::copiedPercent).filter(java.util.Objects::nonNull).toList()));
     }
@@ -328,7 +331,7 @@ public final class Bench {
             out.add(new Report.PathResult(p.path(), p.status(), p.trials(), p.mpps(), p.gbps(), p.offeredMpps(),
                     p.lossPercent(), ratio(p.mpps().median(), kernel, Summary::median),
                     ratio(p.mpps().median(), bare, Summary::median), ratio(p.mpps().max(), kernel, Summary::max),
-                    ratio(p.mpps().max(), bare, Summary::max), p.programNs(), p.generatorBusyPercent(),
+                    ratio(p.mpps().max(), bare, Summary::max), p.programNs(), p.program(), p.generatorBusyPercent(),
                     p.copiedPercent()));
         }
         return out;

@@ -61,20 +61,23 @@ public record Report(Environment environment, List<ScenarioResult> scenarios, Li
      * @param programNs the forwarding program's own time per frame: BPF_PROG_RUN of the program
      *     as loaded and configured (the daemon's, or the bare redirect) on the scenario's first
      *     frame, once per round; empty for the kernel bridge
+     * @param program the name the kernel keeps for the program that programNs timed (e.g.
+     *     "xbridge_xdp"), so a reader can tell which one it was; null for the kernel bridge
      * @param generatorBusyPercent the generator CPU's busy share over the trials, in percent
      * @param copiedPercent the trials' flow-cache copies per received frame, in percent
      *     ({@link Trial#copiedPercent}); empty on paths without the daemon
      */
     public record PathResult(String path, String status, List<Trial> trials, Summary mpps, Summary gbps,
             Summary offeredMpps, Summary lossPercent, Double vsKernel, Double vsBare, Double vsKernelBest,
-            Double vsBareBest, Summary programNs, Summary generatorBusyPercent, Summary copiedPercent) {
+            Double vsBareBest, Summary programNs, String program, Summary generatorBusyPercent,
+            Summary copiedPercent) {
         public boolean ok() {
             return status.equals("ok");
         }
 
         static PathResult unavailable(String path, String why) {
             Summary none = Summary.of(List.of());
-            return new PathResult(path, why, List.of(), none, none, none, none, null, null, null, null, none, none, none);
+            return new PathResult(path, why, List.of(), none, none, none, none, null, null, null, null, none, null, none, none);
         }
     }
 

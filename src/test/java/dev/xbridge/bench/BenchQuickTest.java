@@ -58,7 +58,7 @@ class BenchQuickTest {
     /**
      * One scenario's rows: nothing arrives that was not sent, every path forwards, the sinks
      * agree with the receivers' own counters, the generator never waits, and each forwarding
-     * program was timed and costs more than no decision.
+     * program was timed, and which.
      */
     private static void checkScenario(Report.ScenarioResult s) {
         assertThat(s.fdbEntries()).as("2 flow entries plus the ports' and bridge's own").isGreaterThanOrEqualTo(2);
@@ -109,12 +109,12 @@ class BenchQuickTest {
             assertThat(p.programNs().n()).as(s.name() + " " + p.path() + ": a program time per round").isEqualTo(2);
             assertThat(p.programNs().min()).as(s.name() + " " + p.path()).isPositive();
         }
-        // By the faster round: a spell of the host only ever slows one down, and with two rounds the
-        // median is their mean (in one CI run bare TC's came out at 21 ns, as xbridge TC's did).
-        assertThat(s.paths().get(1).programNs().min()).as("xbridge's decision costs more than no decision")
-                .isGreaterThan(s.paths().get(3).programNs().min());
-        assertThat(s.paths().get(2).programNs().min()).as("at TC too")
-                .isGreaterThan(s.paths().get(4).programNs().min());
+        // Each time is of the program that forwards the path's traffic, by the name the kernel keeps
+        // (15 characters at most): not by comparing the times, which the host's slow spells have made
+        // equal (21 and 21 ns) and inverted (49 against bare's 52).
+        assertThat(s.paths().subList(0, 5)).extracting(Report.PathResult::program)
+                .as(s.name() + ": the programs timed")
+                .containsExactly(null, "xbridge_xdp", "xbridge_tc", "bench_redirect", "bench_tc_redire");
         assertThat(s.paths().get(2).vsBare()).as("xbridge tc against the bare tc redirect")
                 .isEqualTo(s.paths().get(2).mpps().median() / s.paths().get(4).mpps().median());
     }
