@@ -99,6 +99,12 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1 << XB_FLOW_CACHE_BITS); /* the loader sets its size: sets per CPU x possible CPUs */
+	/*
+	 * Not to be mapped: mappable, the values start on a page, so each way is
+	 * one cache line. Otherwise they start 312 bytes into the array's header
+	 * (6.18), 56 bytes into a line, and a way's key spans two lines.
+	 */
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, struct xb_flow_set);
 } flow_cache SEC(".maps");

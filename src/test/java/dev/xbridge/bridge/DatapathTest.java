@@ -1106,6 +1106,37 @@ class DatapathTest {
     }
 
     /**
+     * Each way of flow_cache is one whole cache line. Its sets are whole lines, and the map is
+     * mappable: only then does the kernel start an array's values on a page (array_map_alloc);
+     * otherwise they start after the array's header, 56 bytes into a line on 6.18, and every
+     * way spans two. The mapping shows each set where a lookup finds it, copies included.
+     */
+    @Test
+    void flowCacheWaysAreWholeCacheLines() {
+        assertThat(FLOW_SIZE).isEqualTo(64);
+        assertThat(CacheSize.FLOW_SET_BYTES % 64).isZero();
+        assertThat(run(p1, Frames.ipv4(B, A)).decision().reason()).isEqualTo(Reason.REDIRECT);
+        inside.run(() -> {
+            var cache = dp.rawMap("flow_cache");
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment mapped = cache.mmap(arena);
+                var key = arena.allocate(4, 4);
+                var value = arena.allocate(cache.valueBufferSize(), 8);
+                int nonzero = 0;
+                for (int at = 0; at < cache.maxEntries(); at++) {
+                    key.set(ValueLayout.JAVA_INT, 0, at);
+                    assertThat(cache.lookup(key, value)).isTrue();
+                    MemorySegment set = mapped.asSlice((long) at * CacheSize.FLOW_SET_BYTES, CacheSize.FLOW_SET_BYTES);
+                    assertThat(set.mismatch(value.asSlice(0, CacheSize.FLOW_SET_BYTES))).as("set %d", at).isEqualTo(-1);
+                    nonzero += set.asByteBuffer().equals(java.nio.ByteBuffer.allocate(CacheSize.FLOW_SET_BYTES)) ? 0 : 1;
+                }
+                // This frame's copy, and the earlier tests' (same datapath, older generations).
+                assertThat(nonzero > 0).as("sets holding copies compared").isEqualTo(fdbCache());
+            }
+        });
+    }
+
+    /**
      * The caches have the size they were loaded with, and the kernel's own accounting of the
      * maps (memlock; per-CPU values for every possible CPU) agrees: a smaller size, or none,
      * does take less memory.
