@@ -10,10 +10,12 @@ import java.lang.foreign.ValueLayout;
  * nothing and the program is unusable once the object is closed.
  */
 public final class BpfProgram implements AutoCloseable {
-    // UAPI struct bpf_prog_info (linux/bpf.h, 6.1 headers: 232 bytes); only type and id are read.
+    // UAPI struct bpf_prog_info (linux/bpf.h, 6.1 headers: 232 bytes; offsetof checked)
     private static final long PROG_INFO_SIZE = 232;
     private static final long PROG_INFO_ID_OFFSET = 4;
     private static final long PROG_INFO_NAME_OFFSET = 64; // char name[BPF_OBJ_NAME_LEN = 16]
+    private static final long PROG_INFO_RUN_TIME_NS_OFFSET = 192;
+    private static final long PROG_INFO_RUN_CNT_OFFSET = 200;
 
     // libbpf 1.1.2 bpf.h struct bpf_test_run_opts (checked with offsetof against the installed header)
     private static final long TEST_RUN_OPTS_SIZE = 80;
@@ -92,6 +94,22 @@ public final class BpfProgram implements AutoCloseable {
         try (Arena arena = Arena.ofConfined()) {
             return BpfFd.info(fd, PROG_INFO_SIZE, arena, "program id " + id)
                     .asSlice(PROG_INFO_NAME_OFFSET, 16).getString(0);
+        } finally {
+            BpfFd.close(fd);
+        }
+    }
+
+    /**
+     * The kernel's run statistics of program {@code id}, which another process may own
+     * (bpf_prog_info run_time_ns and run_cnt). They grow only while {@link RunStats#enable()}
+     * or the kernel.bpf_stats_enabled sysctl has the kernel time programs.
+     */
+    public static RunStats.Sample runStatsOfId(int id) {
+        int fd = fdOfId(id);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment info = BpfFd.info(fd, PROG_INFO_SIZE, arena, "program id " + id);
+            return new RunStats.Sample(info.get(ValueLayout.JAVA_LONG, PROG_INFO_RUN_TIME_NS_OFFSET),
+                    info.get(ValueLayout.JAVA_LONG, PROG_INFO_RUN_CNT_OFFSET));
         } finally {
             BpfFd.close(fd);
         }

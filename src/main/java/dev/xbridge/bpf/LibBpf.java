@@ -81,6 +81,7 @@ public final class LibBpf {
             withErrno("bpf_prog_test_run_opts", FunctionDescriptor.of(C_INT, C_INT, C_POINTER));
     static final MethodHandle PROG_GET_FD_BY_ID =
             withErrno("bpf_prog_get_fd_by_id", FunctionDescriptor.of(C_INT, C_INT));
+    static final MethodHandle ENABLE_STATS = withErrno("bpf_enable_stats", FunctionDescriptor.of(C_INT, C_INT));
     static final MethodHandle PROG_QUERY_OPTS =
             withErrno("bpf_prog_query_opts", FunctionDescriptor.of(C_INT, C_INT, C_INT, C_POINTER));
     static final MethodHandle LINK_CREATE =

@@ -18,6 +18,11 @@ import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -79,6 +84,45 @@ class BpfProgramTest {
         obj = null;
         assertThatThrownBy(() -> BpfProgram.runById(gone, RunOptions.of(Probe.frame(7))))
                 .isInstanceOf(BpfException.class).hasMessageContaining("bpf_prog_get_fd_by_id " + gone);
+    }
+
+    /**
+     * The kernel times runs only while stats are enabled, and what runStatsOfId reads is what the
+     * kernel's own fdinfo of the program says; closing the holder turns the timing off again.
+     */
+    @Test
+    void runStatsCountEachRunWhileEnabledAsFdinfoDoes() throws IOException {
+        Path sysctl = Path.of("/proc/sys/kernel/bpf_stats_enabled");
+        boolean heldElsewhere = Files.readString(sysctl).strip().equals("1");
+        int id = probe.id();
+        RunStats.Sample before;
+        RunStats.Sample after;
+        try (RunStats on = RunStats.enable()) {
+            before = BpfProgram.runStatsOfId(id);
+            probe.run(RunOptions.of(Probe.frame(1)).withRepeat(1000));
+            after = BpfProgram.runStatsOfId(id);
+            Map<String, String> fdinfo = fdinfo(probe.fd());
+            assertThat(fdinfo).containsEntry("run_cnt", Long.toString(after.runs()))
+                    .containsEntry("run_time_ns", Long.toString(after.runTimeNanos()));
+        }
+        assertThat(after.runs() - before.runs()).isEqualTo(1000);
+        assertThat(after.nanosPerRunSince(before)).isPositive();
+        assertThat(after.nanosPerRunSince(after)).as("no run between").isNull();
+        if (!heldElsewhere) { // the sysctl shows its own setting, not the holders of an fd
+            probe.run(RunOptions.of(Probe.frame(1)).withRepeat(10));
+            assertThat(BpfProgram.runStatsOfId(id)).isEqualTo(after);
+        }
+    }
+
+    private static Map<String, String> fdinfo(int fd) throws IOException {
+        Map<String, String> out = new HashMap<>();
+        for (String line : Files.readAllLines(Path.of("/proc/self/fdinfo/" + fd))) {
+            int colon = line.indexOf(':');
+            if (colon > 0) {
+                out.put(line.substring(0, colon), line.substring(colon + 1).strip());
+            }
+        }
+        return out;
     }
 
     @Test
