@@ -4,6 +4,7 @@ import dev.xbridge.bpf.BpfLink;
 import dev.xbridge.bpf.BpfProgram;
 import dev.xbridge.bpf.RunOptions;
 import dev.xbridge.bpf.RunResult;
+import dev.xbridge.bpf.RunStats;
 import dev.xbridge.bpf.SkBuff;
 import dev.xbridge.bpf.Tc;
 import dev.xbridge.bpf.Xdp;
@@ -121,13 +122,14 @@ public final class Bench {
     private static final class Measured {
         final List<Report.Trial> trials = new ArrayList<>();
         final List<Double> programNs = new ArrayList<>();
+        final List<Double> trafficNs = new ArrayList<>();
         String program;
         String unavailable;
 
         Report.PathResult result(PathKind kind) {
             return unavailable != null || trials.isEmpty()
                     ? Report.PathResult.unavailable(kind.label(), unavailable != null ? unavailable : "no trial ran")
-                    : summarize(kind.label(), trials, programNs, program);
+                    : summarize(kind.label(), trials, programNs, program, trafficNs);
         }
     }
 
@@ -158,6 +160,38 @@ public final class Bench {
                 return null;
             }
             return (double) r.durationNanos();
+        }
+    }
+
+    /** The trial in which the kernel times the forwarding program ({@link #trafficNs}). */
+    static final java.time.Duration TIMED_TRIAL = java.time.Duration.ofMillis(500);
+
+    /**
+     * The forwarding program's mean time a run in the scenario's traffic, as the kernel timed it
+     * ({@link RunStats}) over one trial of {@link #TIMED_TRIAL} whose rate is not counted. Null
+     * when the kernel counted no run of it: an XDP program injected at p1 runs as a tail call of
+     * the generator's program. A failure to time costs this figure only, with a note, and so does
+     * a run count that is not the frames sent (the figure would be of other traffic).
+     */
+    private Double trafficNs(PathKind path, int programId, Generator gen) {
+        try (RunStats timed = RunStats.enable()) {
+            RunStats.Sample before = BpfProgram.runStatsOfId(programId);
+            long sent = gen.sent();
+            gen.run(TIMED_TRIAL, o.ratePps());
+            Cpus.sleep(20); // frames still in the veth rings arrive
+            RunStats.Sample after = BpfProgram.runStatsOfId(programId);
+            sent = gen.sent() - sent;
+            long runs = after.runs() - before.runs();
+            // Once a frame, or not at all (a tail call): anything else timed some other traffic.
+            if (runs != 0 && (runs < sent * 0.99 || runs > sent * 1.01 + 64)) {
+                notes.add(path.label() + ": in traffic the program ran " + runs + " times for " + sent
+                        + " frames sent; its time there is left out");
+                return null;
+            }
+            return after.nanosPerRunSince(before);
+        } catch (dev.xbridge.sys.SysException e) {
+            notes.add(path.label() + ": the program's time in traffic was not measured: " + e.getMessage());
+            return null;
         }
     }
 
@@ -249,6 +283,13 @@ public final class Bench {
                         trials.add(trial(lab, gen, copies));
                         progress.step(1);
                     }
+                    if (programId >= 0) {
+                        progress.status(s.name() + " " + path.label() + ": timing the program in traffic");
+                        Double timed = trafficNs(path, programId, gen);
+                        if (timed != null) {
+                            of.apply(s).trafficNs.add(timed);
+                        }
+                    }
                 }
             }
         } catch (RuntimeException e) {
@@ -304,11 +345,11 @@ public final class Bench {
     }
 
     static Report.PathResult summarize(String path, List<Report.Trial> trials, List<Double> programNs,
-            String program) {
+            String program, List<Double> trafficNs) {
         Function<Function<Report.Trial, Double>, Summary> sum = f -> Summary.of(trials.stream().map(f).toList());
         return new Report.PathResult(path, "ok", trials, sum.apply(t -> t.pps() / 1e6), sum.apply(Report.Trial::gbps),
                 sum.apply(t -> t.offeredPps() / 1e6), sum.apply(Report.Trial::lossPercent), null, null, null, null,
-                Summary.of(programNs), program, Summary.of(trials.stream().map(t -> 100 * t.generatorBusy())
+                Summary.of(programNs), program, Summary.of(trafficNs), Summary.of(trials.stream().map(t -> 100 * t.generatorBusy())
                         .filter(Double::isFinite).toList()),
                 Summary.of(trials.stream().map(Report.Trial::copiedPercent).filter(java.util.Objects::nonNull).toList()));
     }
@@ -331,7 +372,8 @@ public final class Bench {
             out.add(new Report.PathResult(p.path(), p.status(), p.trials(), p.mpps(), p.gbps(), p.offeredMpps(),
                     p.lossPercent(), ratio(p.mpps().median(), kernel, Summary::median),
                     ratio(p.mpps().median(), bare, Summary::median), ratio(p.mpps().max(), kernel, Summary::max),
-                    ratio(p.mpps().max(), bare, Summary::max), p.programNs(), p.program(), p.generatorBusyPercent(),
+                    ratio(p.mpps().max(), bare, Summary::max), p.programNs(), p.program(), p.trafficNs(),
+                    p.generatorBusyPercent(),
                     p.copiedPercent()));
         }
         return out;

@@ -31,7 +31,7 @@ public final class ReportWriter {
         e.pinning().forEach((role, where) -> sb.append("  ").append(role).append(": ").append(where).append('\n'));
         sb.append('\n');
         List<String[]> rows = new ArrayList<>();
-        rows.add(new String[] {"SCENARIO", "FDB", "PATH", "Mpps min/med/max", "Gbit/s", "OFFERED", "LOSS%", "GEN CPU%", "xKERNEL med/best", "%BARE med/best", "NS/FRAME med/best", "COPIED%"});
+        rows.add(new String[] {"SCENARIO", "FDB", "PATH", "Mpps min/med/max", "Gbit/s", "OFFERED", "LOSS%", "GEN CPU%", "xKERNEL med/best", "%BARE med/best", "NS/FRAME med/best", "IN TRAFFIC ns", "COPIED%"});
         for (Report.ScenarioResult s : r.scenarios()) {
             boolean first = true;
             for (Report.PathResult p : s.paths()) {
@@ -51,6 +51,8 @@ public final class ReportWriter {
                         p.vsBare() == null ? "-" : percent(p.vsBare()) + " / " + orDash(p.vsBareBest(), ReportWriter::percent),
                         p.programNs() == null || p.programNs().n() == 0 ? "-"
                                 : String.format(Locale.ROOT, "%.0f / %.0f", p.programNs().median(), p.programNs().min()),
+                        p.trafficNs() == null || p.trafficNs().n() == 0 ? "-"
+                                : String.format(Locale.ROOT, "%.0f / %.0f", p.trafficNs().median(), p.trafficNs().min()),
                         p.copiedPercent() == null || p.copiedPercent().n() == 0 ? "-"
                                 : String.format(Locale.ROOT, "%.3f", p.copiedPercent().median())});
             }
@@ -58,6 +60,8 @@ public final class ReportWriter {
         sb.append(align(rows));
         sb.append("  %BARE: of the bare redirect at the same hook (bare tc redirect for xbridge tc, bare redirect for the rest)\n");
         sb.append("  med/best: of medians / of best trials (a slow spell of the host only ever lowers a trial); NS/FRAME best is the least\n");
+        sb.append("  NS/FRAME: BPF_PROG_RUN of one frame, repeated; IN TRAFFIC: the kernel's timing of the program in the scenario's traffic\n");
+        sb.append("    (BPF_ENABLE_STATS, one more trial a round, not counted in Mpps), med / least; none for XDP injected at p1 (a tail call)\n");
         sb.append("  COPIED%: frames whose forwarding decision was not in the daemon's flow cache and was copied there, median of trials (near 0: every flow stayed cached)\n");
         if (!r.tcp().isEmpty()) {
             sb.append("\nTCP (iperf3, default offloads)\n");

@@ -18,11 +18,12 @@ class ReportWriterTest {
 
     private static Report sample() {
         List<Report.PathResult> paths = Bench.withRatios(List.of(
-                Bench.summarize("kernel bridge", List.of(trial(500_000), trial(600_000), trial(550_000)), List.of(), null),
+                Bench.summarize("kernel bridge", List.of(trial(500_000), trial(600_000), trial(550_000)), List.of(), null, List.of()),
                 Report.PathResult.unavailable("xbridge tc", "not available yet"),
-                Bench.summarize("bare redirect", List.of(trial(1_000_000), trial(1_000_000), trial(1_000_000)), List.of(29.0, 31.0, 30.0), "bench_redirect"),
+                Bench.summarize("bare redirect", List.of(trial(1_000_000), trial(1_000_000), trial(1_000_000)), List.of(29.0, 31.0, 30.0), "bench_redirect",
+                        List.of(44.0, 41.0)),
                 Bench.summarize("xbridge xdp", List.of(trial(900_000, 9_000), trial(950_000, 19_000), trial(990_000, 1_024)),
-                        List.of(98.0, 97.0, 99.0), "xbridge_xdp")));
+                        List.of(98.0, 97.0, 99.0), "xbridge_xdp", List.of())));
         return new Report(new Report.Environment("6.18", 2, "test", 3, 1.0, 0, false, Map.of("generator", "CPU 0")),
                 List.of(new Report.ScenarioResult("64B 1 flow fdb+0 2p", 64, 1, 0, 6, 2, "veth", paths)), List.of(), null, List.of());
     }
@@ -66,9 +67,19 @@ class ReportWriterTest {
         assertThat(p.get(3).copiedPercent().max()).isCloseTo(2.0, org.assertj.core.data.Offset.offset(1e-9));
         assertThat(p.get(0).copiedPercent().n()).isZero();
         String t = ReportWriter.table(sample());
-        assertThat(t).contains("COPIED%").contains("98 / 97            1.000");
+        assertThat(t).contains("COPIED%").contains("98 / 97            -              1.000");
         assertThat(t.lines().filter(l -> l.startsWith("                    ") && l.contains("bare redirect")))
-                .singleElement().asString().endsWith("30 / 29            -");
+                .singleElement().asString().endsWith("30 / 29            43 / 41        -");
+    }
+
+    /** The program's time in traffic: median and least of the timed trials; "-" where none was timed. */
+    @Test
+    void timeInTrafficIsShownWhereTheKernelTimedIt() {
+        List<Report.PathResult> p = sample().scenarios().get(0).paths();
+        assertThat(p.get(2).trafficNs().median()).isEqualTo(42.5);
+        assertThat(p.get(3).trafficNs().n()).isZero();
+        assertThat(ReportWriter.table(sample())).contains("IN TRAFFIC ns").contains("43 / 41");
+        assertThat(ReportWriter.json(sample())).contains("\"trafficNs\"");
     }
 
     @Test
