@@ -100,6 +100,11 @@ final class Generator implements AutoCloseable {
         }
     }
 
+    /** The kernel's id of the generator's program (bench_gen, or bench_inject). */
+    int programId() {
+        return programs.object().program(program).id();
+    }
+
     /** Frames made so far (the offered load): handed to XDP_TX, or to the forwarder. */
     long sent() {
         return programs.count("gen_count")[0];

@@ -67,15 +67,19 @@ public record Report(Environment environment, List<ScenarioResult> scenarios, Li
      *     the kernel timed it (BPF_ENABLE_STATS: run_time_ns over run_cnt), in one more trial a
      *     round whose rate is not counted: the timing adds two clock reads to every program's
      *     run. Unlike programNs it meets the caches the traffic leaves (1,024 flows' copies, the
-     *     frames' pages). Empty for the kernel bridge, and for XDP programs injected at p1, which
-     *     run as a tail call of the generator's program, and the kernel does not time tail calls
+     *     frames' pages). Empty for the kernel bridge
+     * @param trafficProgram the program trafficNs timed, as the kernel names it: the forwarding
+     *     program, or, for an XDP path injected at p1, "bench_inject", the generator's program,
+     *     whose time includes the forwarder it tail-calls (the kernel does not time a tail call on
+     *     its own); the difference between two such paths is their forwarders' difference
      * @param generatorBusyPercent the generator CPU's busy share over the trials, in percent
      * @param copiedPercent the trials' flow-cache copies per received frame, in percent
      *     ({@link Trial#copiedPercent}); empty on paths without the daemon
      */
     public record PathResult(String path, String status, List<Trial> trials, Summary mpps, Summary gbps,
             Summary offeredMpps, Summary lossPercent, Double vsKernel, Double vsBare, Double vsKernelBest,
-            Double vsBareBest, Summary programNs, String program, Summary trafficNs, Summary generatorBusyPercent,
+            Double vsBareBest, Summary programNs, String program, Summary trafficNs, String trafficProgram,
+            Summary generatorBusyPercent,
             Summary copiedPercent) {
         public boolean ok() {
             return status.equals("ok");
@@ -83,7 +87,7 @@ public record Report(Environment environment, List<ScenarioResult> scenarios, Li
 
         static PathResult unavailable(String path, String why) {
             Summary none = Summary.of(List.of());
-            return new PathResult(path, why, List.of(), none, none, none, none, null, null, null, null, none, null, none, none, none);
+            return new PathResult(path, why, List.of(), none, none, none, none, null, null, null, null, none, null, none, null, none, none);
         }
     }
 

@@ -52,7 +52,8 @@ public final class ReportWriter {
                         p.programNs() == null || p.programNs().n() == 0 ? "-"
                                 : String.format(Locale.ROOT, "%.0f / %.0f", p.programNs().median(), p.programNs().min()),
                         p.trafficNs() == null || p.trafficNs().n() == 0 ? "-"
-                                : String.format(Locale.ROOT, "%.0f / %.0f", p.trafficNs().median(), p.trafficNs().min()),
+                                : String.format(Locale.ROOT, "%.0f / %.0f%s", p.trafficNs().median(), p.trafficNs().min(),
+                                        "bench_inject".equals(p.trafficProgram()) ? " *" : ""),
                         p.copiedPercent() == null || p.copiedPercent().n() == 0 ? "-"
                                 : String.format(Locale.ROOT, "%.3f", p.copiedPercent().median())});
             }
@@ -61,7 +62,8 @@ public final class ReportWriter {
         sb.append("  %BARE: of the bare redirect at the same hook (bare tc redirect for xbridge tc, bare redirect for the rest)\n");
         sb.append("  med/best: of medians / of best trials (a slow spell of the host only ever lowers a trial); NS/FRAME best is the least\n");
         sb.append("  NS/FRAME: BPF_PROG_RUN of one frame, repeated; IN TRAFFIC: the kernel's timing of the program in the scenario's traffic\n");
-        sb.append("    (BPF_ENABLE_STATS, one more trial a round, not counted in Mpps), med / least; none for XDP injected at p1 (a tail call)\n");
+        sb.append("    (BPF_ENABLE_STATS, one more trial a round, not counted in Mpps), med / least; injected at p1, an XDP forwarder\n");
+        sb.append("    runs as the generator's tail call, and the figure (*) is bench_inject's with the forwarder in it\n");
         sb.append("  COPIED%: frames whose forwarding decision was not in the daemon's flow cache and was copied there, median of trials (near 0: every flow stayed cached)\n");
         if (!r.tcp().isEmpty()) {
             sb.append("\nTCP (iperf3, default offloads)\n");

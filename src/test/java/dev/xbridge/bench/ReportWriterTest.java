@@ -18,12 +18,12 @@ class ReportWriterTest {
 
     private static Report sample() {
         List<Report.PathResult> paths = Bench.withRatios(List.of(
-                Bench.summarize("kernel bridge", List.of(trial(500_000), trial(600_000), trial(550_000)), List.of(), null, List.of()),
+                Bench.summarize("kernel bridge", List.of(trial(500_000), trial(600_000), trial(550_000)), List.of(), null, List.of(), null),
                 Report.PathResult.unavailable("xbridge tc", "not available yet"),
                 Bench.summarize("bare redirect", List.of(trial(1_000_000), trial(1_000_000), trial(1_000_000)), List.of(29.0, 31.0, 30.0), "bench_redirect",
-                        List.of(44.0, 41.0)),
+                        List.of(44.0, 41.0), "bench_redirect"),
                 Bench.summarize("xbridge xdp", List.of(trial(900_000, 9_000), trial(950_000, 19_000), trial(990_000, 1_024)),
-                        List.of(98.0, 97.0, 99.0), "xbridge_xdp", List.of())));
+                        List.of(98.0, 97.0, 99.0), "xbridge_xdp", List.of(), null)));
         return new Report(new Report.Environment("6.18", 2, "test", 3, 1.0, 0, false, Map.of("generator", "CPU 0")),
                 List.of(new Report.ScenarioResult("64B 1 flow fdb+0 2p", 64, 1, 0, 6, 2, "veth", paths)), List.of(), null, List.of());
     }
@@ -79,7 +79,14 @@ class ReportWriterTest {
         assertThat(p.get(2).trafficNs().median()).isEqualTo(42.5);
         assertThat(p.get(3).trafficNs().n()).isZero();
         assertThat(ReportWriter.table(sample())).contains("IN TRAFFIC ns").contains("43 / 41");
-        assertThat(ReportWriter.json(sample())).contains("\"trafficNs\"");
+        assertThat(ReportWriter.json(sample())).contains("\"trafficNs\"").contains("\"trafficProgram\" : \"bench_redirect\"");
+        Report.PathResult injected = Bench.summarize("bare redirect", List.of(trial(1_000_000)), List.of(30.0),
+                "bench_redirect", List.of(90.0), "bench_inject");
+        Report r = sample();
+        Report marked = new Report(r.environment(), List.of(new Report.ScenarioResult("64B 1 flow fdb+0 2p at p1", 64, 1,
+                0, 6, 2, "port", List.of(injected))), List.of(), null, List.of());
+        assertThat(ReportWriter.table(marked)).as("the injector's time, with the forwarder in it").contains("90 / 90 *");
+        assertThat(ReportWriter.table(r)).doesNotContain(" *");
     }
 
     @Test
