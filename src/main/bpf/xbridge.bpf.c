@@ -1162,12 +1162,10 @@ int xbridge_xdp(struct xdp_md *ctx)
 }
 
 /*
- * TC ingress (tcx link, or clsact + cls_bpf in direct-action mode). The
- * sk_buff keeps CHECKSUM_PARTIAL and GSO state through a redirect, so this
- * entry is exact for senders with offloads on, which XDP is not.
+ * The TC entry point's whole decision, for a frame its fast path did not
+ * forward: reason, fl and st as for xdp_decide().
  */
-SEC("tc")
-int xbridge_tc(struct __sk_buff *skb)
+static __noinline int tc_decide(struct __sk_buff *skb, int reason, struct xb_flow *fl, struct xb_stats *st)
 {
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
@@ -1181,7 +1179,6 @@ int xbridge_tc(struct __sk_buff *skb)
 
 	struct xb_decision d = {};
 	struct xb_egress out;
-	struct xb_stats *st = 0;
 	struct xb_frame f;
 	int action;
 
@@ -1200,9 +1197,7 @@ int xbridge_tc(struct __sk_buff *skb)
 			f.l3 = f.eth + 1;
 			f.tag_in_skb = 1;
 		}
-		struct xb_flow *fl = 0;
-		__u32 ingress = skb->ifindex; /* read once, as in xbridge_xdp */
-		int reason = f.tag_proto ? -1 : flow_decide(f.eth, ingress, XB_PORT_EGRESS, &fl, &st);
+		__u32 ingress = skb->ifindex; /* read once, as in xdp_decide */
 		if (reason >= 0)
 			action = flow_decided(&d, &out, fl, reason);
 		else
@@ -1263,4 +1258,44 @@ int xbridge_tc(struct __sk_buff *skb)
 	}
 	count(&d, st, skb->len);
 	return verdict;
+}
+
+/*
+ * TC ingress (tcx link, or clsact + cls_bpf in direct-action mode). The
+ * sk_buff keeps CHECKSUM_PARTIAL and GSO state through a redirect, so this
+ * entry is exact for senders with offloads on, which XDP is not.
+ *
+ * The fast path, as in xbridge_xdp: an untagged frame (no tag in the sk_buff
+ * or the data) of a copied flow goes to its target here, and every other
+ * frame to tc_decide(), with what flow_decide() found. A copied flow's frames
+ * come from a port without VLAN filtering, so no tag is pushed or popped; a
+ * frame too big for the egress MTU (the check in tc_decide) goes the long way.
+ */
+SEC("tc")
+int xbridge_tc(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+
+	if ((void *)(eth + 1) > data_end || skb->vlan_present)
+		return tc_decide(skb, -1, 0, 0);
+	__be16 proto = *(const __be16 *)__builtin_assume_aligned(&eth->h_proto, 2);
+	if (is_vlan_tpid(proto))
+		return tc_decide(skb, -1, 0, 0);
+
+	struct xb_stats *st = 0;
+	struct xb_flow *fl = 0;
+	int reason = flow_decide(eth, skb->ifindex, XB_PORT_EGRESS, &fl, &st);
+	if (reason == XB_REDIRECT && (skb->gso_size || !fl->out_mtu || skb->len <= fl->out_mtu + ETH_HLEN + 4)) {
+		/* bpf_redirect_peer or bpf_redirect: see tc_decide. */
+		long verdict = fl->out_flags & XB_PORT_PEER ? bpf_redirect_peer(fl->egress, 0) : bpf_redirect(fl->egress, 0);
+		if (verdict == TC_ACT_REDIRECT) {
+			count_in(st, XB_REDIRECT, skb->len);
+			if (xb_trace)
+				trace_flow(fl, reason);
+			return TC_ACT_REDIRECT;
+		}
+	}
+	return tc_decide(skb, reason, fl, st);
 }
