@@ -168,14 +168,15 @@ public final class Bench {
     static final java.time.Duration TIMED_TRIAL = java.time.Duration.ofMillis(500);
 
     /**
-     * The forwarding program's mean time a run in the scenario's traffic, as the kernel timed it
-     * ({@link RunStats}) over one trial of {@link #TIMED_TRIAL} whose rate is not counted, or of
-     * program {@code programId} that runs it. A failure to time costs this figure only, with a
-     * note, and so does a run count that is not the frames sent (the figure would be of other
-     * traffic, or of a program that ran as a tail call, which the kernel does not time).
+     * The mean time a run of program {@code programId} in the scenario's traffic, as the kernel
+     * timed it ({@link RunStats}) over one more trial of {@link #TIMED_TRIAL} whose rate is not
+     * counted: the forwarding program, or the generator's program that tail-calls it. A failure
+     * to time costs this figure only, with a note, and so does a run count other than the frames
+     * sent (the figure would be of other traffic, or of a tail call, which the kernel does not
+     * time on its own).
      */
     private Double trafficNs(PathKind path, int programId, Generator gen) {
-        try (RunStats timed = RunStats.enable()) {
+        try (RunStats _ = RunStats.enable()) {
             RunStats.Sample before = BpfProgram.runStatsOfId(programId);
             long sent = gen.sent();
             gen.run(TIMED_TRIAL, o.ratePps());

@@ -157,7 +157,7 @@ final class ControlPlane {
         List<Double> ready = new ArrayList<>();
         for (int i = 0; i < STARTS; i++) {
             long t0 = System.nanoTime();
-            try (DaemonProcess d = DaemonProcess.start(lab.switchNs(), Bench.READY_TIMEOUT, args)) {
+            try (DaemonProcess _ = DaemonProcess.start(lab.switchNs(), Bench.READY_TIMEOUT, args)) {
                 ready.add((System.nanoTime() - t0) / 1e9);
             }
         }

@@ -97,7 +97,7 @@ class BpfProgramTest {
         int id = probe.id();
         RunStats.Sample before;
         RunStats.Sample after;
-        try (RunStats on = RunStats.enable()) {
+        try (RunStats _ = RunStats.enable()) {
             before = BpfProgram.runStatsOfId(id);
             probe.run(RunOptions.of(Probe.frame(1)).withRepeat(1000));
             after = BpfProgram.runStatsOfId(id);
