@@ -969,6 +969,21 @@ static __always_inline int is_vlan_tpid(__be16 proto)
 	return proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD);
 }
 
+/*
+ * The Ethernet header of a frame with no tag in its data, or 0 (too short, or
+ * tagged): the fast paths' first check. Aligned: one 16-bit load of the
+ * ethertype where clang split it into two bytes.
+ */
+static __always_inline struct ethhdr *untagged_eth(void *data, void *data_end)
+{
+	struct ethhdr *eth = data;
+
+	if ((void *)(eth + 1) > data_end)
+		return 0;
+	__be16 proto = *(const __be16 *)__builtin_assume_aligned(&eth->h_proto, 2);
+	return is_vlan_tpid(proto) ? 0 : eth;
+}
+
 /* The outer VLAN tag in the data. -1 for a frame too short for its headers. */
 static __always_inline int parse_inline(struct xb_frame *f, void *data, void *data_end)
 {
@@ -1139,13 +1154,9 @@ int xbridge_xdp(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth = data;
+	struct ethhdr *eth = untagged_eth(data, data_end);
 
-	if ((void *)(eth + 1) > data_end)
-		return xdp_decide(ctx, -1, 0, 0);
-	/* Aligned: one 16-bit load where clang split it into two bytes. */
-	__be16 proto = *(const __be16 *)__builtin_assume_aligned(&eth->h_proto, 2);
-	if (is_vlan_tpid(proto))
+	if (!eth)
 		return xdp_decide(ctx, -1, 0, 0);
 
 	struct xb_stats *st = 0;
@@ -1276,12 +1287,9 @@ int xbridge_tc(struct __sk_buff *skb)
 {
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
-	struct ethhdr *eth = data;
+	struct ethhdr *eth = untagged_eth(data, data_end);
 
-	if ((void *)(eth + 1) > data_end || skb->vlan_present)
-		return tc_decide(skb, -1, 0, 0);
-	__be16 proto = *(const __be16 *)__builtin_assume_aligned(&eth->h_proto, 2);
-	if (is_vlan_tpid(proto))
+	if (!eth || skb->vlan_present)
 		return tc_decide(skb, -1, 0, 0);
 
 	struct xb_stats *st = 0;
