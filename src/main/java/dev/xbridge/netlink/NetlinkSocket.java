@@ -145,9 +145,22 @@ final class NetlinkSocket implements AutoCloseable {
         return size < 0 ? size : Socket.recvmsg(fd, buffer, flags, level, type, controlInt);
     }
 
+    /**
+     * The next datagram's real size (MSG_PEEK|MSG_TRUNC), waiting for one unless MSG_DONTWAIT;
+     * or -errno. Its first bytes are copied into {@code scratch}, which may be small.
+     */
+    long peekSize(MemorySegment scratch, int flags) {
+        return Socket.recv(fd, scratch, flags | Socket.MSG_PEEK | Socket.MSG_TRUNC);
+    }
+
+    /** Receives one datagram into {@code into}, which {@link #peekSize} said it fits; its length, or -errno. */
+    long receiveInto(MemorySegment into, int flags) {
+        return Socket.recv(fd, into, flags);
+    }
+
     /** The next datagram's real size (MSG_PEEK|MSG_TRUNC), with the buffer grown to hold it; or -errno. */
     private long fitNext(int flags) {
-        long size = Socket.recv(fd, buffer, flags | Socket.MSG_PEEK | Socket.MSG_TRUNC);
+        long size = peekSize(buffer.asSlice(0, NlMsgHdr.SIZE), flags);
         if (size > buffer.byteSize()) {
             buffer = arena.allocate(Wire.align(size) * 2, 8);
         }

@@ -134,10 +134,16 @@ public final class RtNetlink implements AutoCloseable {
      * datagrams arrive, so no list of the whole FDB is held. An interrupted dump
      * (NLM_F_DUMP_INTR) throws {@link DumpInterruptedException} only after every entry has
      * been handed over: a caller that cannot use a torn view discards what it built.
+     *
+     * <p>The kernel builds each datagram of this dump inside the recv of the one before, and
+     * for a large FDB that is most of the time it takes (docs/bench.md): a second thread
+     * receives while this one decodes ({@link DumpReceiver}). If {@code each} throws, the
+     * rest of the dump is read and dropped before the exception reaches the caller, so the
+     * socket can take the next request.
      */
     public void fdb(Consumer<FdbEntry> each) {
         start(RTM_GETNEIGH, NLM_F_REQUEST | NLM_F_DUMP).ndmsg(Socket.AF_BRIDGE, 0, 0, 0);
-        exchange("RTM_GETNEIGH AF_BRIDGE dump", (s, off) -> {
+        exchangeOverlapped("RTM_GETNEIGH AF_BRIDGE dump", (s, off) -> {
             if (NlMsgHdr.type(s, off) == RTM_NEWNEIGH
                     && NlMsgHdr.length(s, off) > NlMsgHdr.SIZE
                     && NdMsg.family(s, off + NlMsgHdr.SIZE) == Socket.AF_BRIDGE) {
@@ -305,12 +311,26 @@ public final class RtNetlink implements AutoCloseable {
             }
             Messages.forEach(socket.buffer(), n, reply);
         }
-        if (reply.errno != 0) {
-            throw new NetlinkException(op, reply.errno, reply.extAck);
+        reply.check(op);
+    }
+
+    /**
+     * As {@link #exchange}, with the answer received on a second thread while this one decodes
+     * ({@link DumpReceiver}): for the dumps whose kernel side is long.
+     */
+    private void exchangeOverlapped(String op, Sink sink) {
+        int length = request.finish();
+        int expected = seq;
+        socket.send(request.segment(), length, op);
+        Reply reply = new Reply(expected, sink);
+        try (DumpReceiver receiver = new DumpReceiver(socket, expected, op)) {
+            while (!reply.done) {
+                DumpReceiver.Datagram d = receiver.next(op);
+                Messages.forEach(d.segment(), d.length(), reply);
+                receiver.recycle(d);
+            }
         }
-        if (reply.interrupted) {
-            throw new DumpInterruptedException(op);
-        }
+        reply.check(op);
     }
 
     /** The state of one request's answer, fed message by message. Package-private for unit tests. */
@@ -368,6 +388,16 @@ public final class RtNetlink implements AutoCloseable {
                 }
             }
             return !done;
+        }
+
+        /** Throws what the answer said went wrong: an error, or an interrupted dump. */
+        void check(String op) {
+            if (errno != 0) {
+                throw new NetlinkException(op, errno, extAck);
+            }
+            if (interrupted) {
+                throw new DumpInterruptedException(op);
+            }
         }
     }
 

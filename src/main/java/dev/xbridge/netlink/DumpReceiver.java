@@ -1,0 +1,157 @@
+package dev.xbridge.netlink;
+
+import dev.xbridge.sys.Errno;
+import dev.xbridge.sys.Socket;
+import dev.xbridge.sys.SysException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+
+/**
+ * Receives the datagrams of one dump on a thread of its own, so that the caller decodes one
+ * datagram while the kernel builds the next. The kernel builds each dump datagram inside the
+ * recv that takes the one before it (netlink_recvmsg() calls netlink_dump()), and for a large
+ * FDB that is most of a resync: br_fdb_dump() walks the bridge's list from its head for every
+ * datagram. With the two on different CPUs the decoding hides behind the kernel's part.
+ *
+ * <p>Datagrams go through {@link #DEPTH} reusable buffers: the receiver fills one, the caller
+ * {@link #next() takes} it and hands it {@link #recycle back}. The receiver stops after the
+ * datagram that ends the dump (NLMSG_DONE or NLMSG_ERROR of {@code seq}) or a failed recv.
+ * Closing before then (the caller gave up on a message it could not decode) lets the
+ * receiver read the rest of the dump and drop it, so the socket is ready for the next request
+ * (the kernel refuses a new dump, EBUSY, while one is still running on the socket). Only the
+ * receiver reads the socket while this is open.
+ */
+final class DumpReceiver implements AutoCloseable {
+    static final int DEPTH = 4;
+    private static final int BUFFER = 64 * 1024;
+
+    /** A received datagram, or a failed recv: {@code length} is then -errno. */
+    record Datagram(MemorySegment segment, long length) {}
+
+    private final NetlinkSocket socket;
+    private final int seq;
+    private final Arena arena = Arena.ofShared();
+    private final BlockingQueue<MemorySegment> free = new ArrayBlockingQueue<>(DEPTH);
+    private final BlockingQueue<Datagram> full = new ArrayBlockingQueue<>(DEPTH);
+    private final Thread thread;
+    private volatile boolean discard;
+    private volatile RuntimeException failure;
+
+    DumpReceiver(NetlinkSocket socket, int seq, String op) {
+        this.socket = socket;
+        this.seq = seq;
+        for (int i = 0; i < DEPTH; i++) {
+            free.add(arena.allocate(BUFFER, 8));
+        }
+        thread = Thread.ofPlatform().daemon().name("xbridge-dump " + op).unstarted(this::receive);
+        thread.start();
+    }
+
+    /**
+     * The next datagram, in the order the kernel sent them. A failed recv throws, as does
+     * anything that went wrong on the receiver's thread.
+     */
+    Datagram next(String op) {
+        Datagram d;
+        try {
+            d = full.take();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new SysException("recv " + op + ": interrupted", Errno.EINTR.code());
+        }
+        if (d.length() < 0) {
+            if (failure != null) {
+                throw failure;
+            }
+            throw new SysException("recv " + op, (int) -d.length());
+        }
+        return d;
+    }
+
+    /** Hands a datagram's buffer back for the receiver to fill again. */
+    void recycle(Datagram d) {
+        free.offer(d.segment());
+    }
+
+    private void receive() {
+        try {
+            while (true) {
+                MemorySegment into = free.take();
+                long size = socket.peekSize(into.asSlice(0, NlMsgHdr.SIZE), 0);
+                if (size == -Errno.EINTR.code()) {
+                    free.add(into);
+                    continue;
+                }
+                if (size > into.byteSize()) {
+                    into = arena.allocate(Wire.align(size), 8);
+                }
+                long n = size < 0 ? size : socket.receiveInto(into, 0);
+                if (n == -Errno.EINTR.code()) {
+                    free.add(into);
+                    continue;
+                }
+                boolean last = n < 0 || ends(into, n);
+                if (discard) {
+                    free.add(into);
+                } else {
+                    full.put(new Datagram(into, n));
+                }
+                if (last) {
+                    return;
+                }
+            }
+        } catch (InterruptedException e) {
+            // close() gave up waiting: the socket is left as it is.
+        } catch (RuntimeException e) {
+            failure = e;
+            try {
+                full.put(new Datagram(MemorySegment.NULL, -Errno.EIO.code()));
+            } catch (InterruptedException ignored) {
+                // close() gave up waiting
+            }
+        }
+    }
+
+    /** Whether the datagram holds this dump's NLMSG_DONE or NLMSG_ERROR (its last). */
+    private boolean ends(MemorySegment s, long length) {
+        long off = 0;
+        while (length - off >= NlMsgHdr.SIZE) {
+            long len = NlMsgHdr.length(s, off) & 0xffffffffL;
+            int type = NlMsgHdr.type(s, off);
+            if (NlMsgHdr.seq(s, off) == seq && (type == NlMsgHdr.NLMSG_DONE || type == NlMsgHdr.NLMSG_ERROR)) {
+                return true;
+            }
+            if (len < NlMsgHdr.SIZE || len > length - off) {
+                return true; // malformed (the caller's decode says how): nothing after it can be read
+            }
+            off += Wire.align(len);
+        }
+        return false;
+    }
+
+    /**
+     * Waits for the receiver to finish: at once after the last datagram, else once it has read
+     * and dropped the rest of the dump.
+     */
+    @Override
+    public void close() {
+        discard = true;
+        try {
+            while (thread.isAlive()) {
+                Datagram d = full.poll(); // unblocks a receiver waiting to hand one over
+                if (d != null && d.length() >= 0) {
+                    free.offer(d.segment());
+                }
+                thread.join(10);
+            }
+        } catch (InterruptedException e) {
+            thread.interrupt();
+            Thread.currentThread().interrupt();
+        }
+        if (!thread.isAlive()) {
+            arena.close();
+        }
+    }
+}
