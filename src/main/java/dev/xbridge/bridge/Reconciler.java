@@ -52,6 +52,8 @@ public final class Reconciler implements AutoCloseable {
     private volatile KernelState state = KernelState.empty();
     private volatile List<PortView> views = List.of();
     private volatile long fdbWriteFailures;
+    /** Nothing has written to the FDB map since the datapath created it: the first sync fills it ({@link #fillFdb}). */
+    private boolean fdbMapFresh = true;
     /** What netfilter would see; null until the daemon has read it. */
     private Netfilter.Snapshot netfilter;
     /** Reads what tc does on a port ({@link TcRules}); by default nothing is read and nothing counts. */
@@ -82,6 +84,8 @@ public final class Reconciler implements AutoCloseable {
     }
 
     /**
+     * @param datapath freshly loaded: nothing else writes its FDB map, and this reconciler's
+     *     first FDB sync fills it without reading it first ({@link #fillFdb})
      * @param agingSamples let the datapath hand the kernel one frame per source and period, so
      *     the kernel keeps fast-pathed entries from aging; off only to show why it is needed
      */
@@ -656,6 +660,10 @@ public final class Reconciler implements AutoCloseable {
     }
 
     private int syncFdb(FdbSource dump, boolean deleteMissing) {
+        if (fdbMapFresh) {
+            fdbMapFresh = false;
+            return fillFdb(dump);
+        }
         PackedFdb want = new PackedFdb();
         dump.forEach(e -> {
             int bridge = mirroredBridge(e);
@@ -682,23 +690,65 @@ public final class Reconciler implements AutoCloseable {
                 gone.flush();
             });
             changes += gone.given;
-            MemorySegment keys = arena.allocate((long) FDB_BATCH * FdbKey.SIZE, 8);
-            MemorySegment values = arena.allocate((long) FDB_BATCH * FdbValue.SIZE, 8);
-            int n = 0;
+            EntryBatch writes = new EntryBatch(arena);
             for (int slot = 0; slot < want.capacity(); slot++) {
-                if (!want.occupied(slot) || want.kept(slot)) {
-                    continue;
-                }
-                FdbKey.write(keys, (long) n * FdbKey.SIZE, want.bridge(slot), want.vid(slot), want.mac(slot));
-                FdbValue.write(values, (long) n * FdbValue.SIZE, want.port(slot), want.flags(slot), 0);
-                if (++n == FDB_BATCH) {
-                    changes += writeBatch(keys, values, n);
-                    n = 0;
+                if (want.occupied(slot) && !want.kept(slot)) {
+                    writes.add(want.bridge(slot), want.vid(slot), want.mac(slot), want.port(slot), want.flags(slot));
                 }
             }
-            changes += writeBatch(keys, values, n);
+            changes += writes.flush();
         }
         return changes;
+    }
+
+    /**
+     * The first sync into the FDB map, which nothing has written to yet (the daemon's start):
+     * there is nothing to compare or delete, so each batch of the dump is written as soon as
+     * it is folded, while the kernel builds the next datagrams ({@code RtNetlink.fdb} receives
+     * on a thread of its own), not after the whole dump. An entry the dump repeats is written
+     * again, the later last, as a fold would keep the later. Unlike a later sync, a dump that
+     * throws leaves what it handed over in the map: entries the kernel had during the dump,
+     * which the retry (a sync into a map no longer fresh) compares and deletes as usual.
+     */
+    private int fillFdb(FdbSource dump) {
+        try (Arena arena = Arena.ofConfined()) {
+            EntryBatch writes = new EntryBatch(arena);
+            dump.forEach(e -> {
+                int bridge = mirroredBridge(e);
+                if (bridge != 0) {
+                    writes.add(bridge, e.vlan(), e.mac().bits(), mirroredPort(e, bridge), mirroredFlags(e));
+                }
+            });
+            return writes.flush();
+        }
+    }
+
+    /** FDB entries packed for bpf_map_update_batch, written {@link #FDB_BATCH} at a time. */
+    private final class EntryBatch {
+        private final MemorySegment keys;
+        private final MemorySegment values;
+        private int n;
+        private int written;
+
+        EntryBatch(Arena arena) {
+            keys = arena.allocate((long) FDB_BATCH * FdbKey.SIZE, 8);
+            values = arena.allocate((long) FDB_BATCH * FdbValue.SIZE, 8);
+        }
+
+        void add(int bridge, int vid, long mac, int port, int flags) {
+            FdbKey.write(keys, (long) n * FdbKey.SIZE, bridge, vid, mac);
+            FdbValue.write(values, (long) n * FdbValue.SIZE, port, flags, 0);
+            if (++n == FDB_BATCH) {
+                flush();
+            }
+        }
+
+        /** Writes what is pending; returns how many entries this batch has written in all. */
+        int flush() {
+            written += writeBatch(keys, values, n);
+            n = 0;
+            return written;
+        }
     }
 
     /**
@@ -766,6 +816,7 @@ public final class Reconciler implements AutoCloseable {
      * the datapath hands frames for MACs it does not know to the kernel.
      */
     private void write(FdbKey key, FdbValue value) {
+        fdbMapFresh = false;
         try {
             datapath.putFdb(key, value);
         } catch (SysException e) {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.xbridge.netlink.FdbEntry;
 import dev.xbridge.netlink.MacAddress;
+import dev.xbridge.netlink.NdMsg;
 import dev.xbridge.netlink.RtNetlink;
 import dev.xbridge.sys.NetNamespace;
 import dev.xbridge.testbed.Netns;
@@ -247,6 +248,45 @@ class FdbResyncTest {
         assertThat(extra).isEqualTo(notInKernel);
         assertThat(map).containsAllEntriesOf(expectedMirror());
         assertThat(inside.call(() -> reconciler.mergeFdb(rt::fdb))).as("nothing left to write").isZero();
+    }
+
+    /**
+     * The daemon's first sync, into a map nothing has written to, writes each batch while the
+     * dump is still being handed over, rather than after it: the kernel builds the rest of the
+     * dump meanwhile. An entry the dump hands over twice ends as the later says.
+     */
+    @Test
+    void theFirstSyncWritesEachBatchWhileTheDumpGoesOnAndTheLaterOfTwoCopiesWins() {
+        lab(65_536);
+        List<String> lines = new java.util.ArrayList<>();
+        for (int i = 0; i < FILLERS; i++) {
+            lines.add("fdb add " + filler(i) + " dev p1 master static");
+        }
+        bridgeBatch(lines);
+        MacAddress moved = filler(FILLERS + 1);
+        int[] handed = {0};
+        int[] inMapMidway = {-1};
+        int written = inside.call(() -> reconciler.resyncFdb(each -> {
+            each.accept(new FdbEntry(p1, br0, moved, 0, NdMsg.NUD_NOARP, NdMsg.NTF_MASTER, 0, 0, 0));
+            rt.fdb(e -> {
+                if (++handed[0] == 2 * Reconciler.FDB_BATCH) { // the fillers are most of the dump, and more
+                    // than two batches: one is written by now whatever else the dump has
+                    inMapMidway[0] = dp.fdbEntries().size();
+                }
+                each.accept(e);
+            });
+            each.accept(new FdbEntry(p2, br0, moved, 0, NdMsg.NUD_NOARP, NdMsg.NTF_MASTER, 0, 0, 0));
+        }));
+
+        assertThat(inMapMidway[0]).as("entries in the map after %d of the dump's", 2 * Reconciler.FDB_BATCH)
+                .isBetween(Reconciler.FDB_BATCH, 2 * Reconciler.FDB_BATCH);
+        Map<FdbKey, FdbValue> want = expectedMirror();
+        want.put(new FdbKey(br0, 0, moved), new FdbValue(p2, 0, 0));
+        assertThat(map()).isEqualTo(want);
+        assertThat(written).isEqualTo(want.size() + 1); // the moved entry twice
+        // A later sync compares: the moved entry is not the kernel's, so it goes.
+        assertThat(inside.call(() -> reconciler.resyncFdb(rt::fdb))).isEqualTo(1);
+        assertThat(map()).isEqualTo(expectedMirror());
     }
 
     @Test
