@@ -643,6 +643,9 @@ public final class Reconciler implements AutoCloseable {
      * the new and changed entries are written, again in batches. An entry whose port and
      * flags are already right is left alone, keeping the datapath's {@code sampled_ns}. If
      * {@code dump} throws (an interrupted dump), the map has not been touched.
+     *
+     * <p>The first sync into the map, which is empty then, is a fill instead ({@link #fillFdb}):
+     * it writes as the dump goes, and counts each write.
      */
     public int resyncFdb(FdbSource dump) {
         return syncFdb(dump, true);
@@ -705,10 +708,12 @@ public final class Reconciler implements AutoCloseable {
      * The first sync into the FDB map, which nothing has written to yet (the daemon's start):
      * there is nothing to compare or delete, so each batch of the dump is written as soon as
      * it is folded, while the kernel builds the next datagrams ({@code RtNetlink.fdb} receives
-     * on a thread of its own), not after the whole dump. An entry the dump repeats is written
-     * again, the later last, as a fold would keep the later. Unlike a later sync, a dump that
-     * throws leaves what it handed over in the map: entries the kernel had during the dump,
-     * which the retry (a sync into a map no longer fresh) compares and deletes as usual.
+     * on a thread of its own), not after the whole dump. An entry the dump repeats (one added
+     * during the dump makes it repeat one) is written again, the later last, as a fold would
+     * keep the later; the count returned, and {@link #fdbWriteFailures} with a full map, count
+     * it each time. Unlike a later sync, a dump that throws leaves the batches written before
+     * in the map: entries the kernel had during the dump, which the retry (a sync into a map
+     * no longer fresh) compares and deletes as usual.
      */
     private int fillFdb(FdbSource dump) {
         try (Arena arena = Arena.ofConfined()) {

@@ -16,12 +16,16 @@ import java.util.concurrent.BlockingQueue;
  * datagram. With the two on different CPUs the decoding hides behind the kernel's part.
  *
  * <p>Datagrams go through {@link #DEPTH} reusable buffers: the receiver fills one, the caller
- * {@link #next() takes} it and hands it {@link #recycle back}. The receiver stops after the
- * datagram that ends the dump (NLMSG_DONE or NLMSG_ERROR of {@code seq}) or a failed recv.
- * Closing before then (the caller gave up on a message it could not decode) lets the
+ * {@link #next takes} it and hands it {@link #recycle back}. The receiver stops after the
+ * datagram that ends the dump (NLMSG_DONE or NLMSG_ERROR of {@code seq}), a failed recv, or
+ * a datagram whose framing it cannot follow (a header shorter than itself or longer than
+ * what remains: the caller's decode says what is wrong; the dump is left as it is, since
+ * its end could not be found). Closing before then (the caller's consumer threw) lets the
  * receiver read the rest of the dump and drop it, so the socket is ready for the next request
  * (the kernel refuses a new dump, EBUSY, while one is still running on the socket). Only the
- * receiver reads the socket while this is open.
+ * receiver reads the socket while this is open, and {@link #close} returns only once it has
+ * stopped: waiting is not cut short by an interrupt, which a thread blocked in recv could not
+ * heed anyway (the dump is finite); the interrupt is kept for the caller.
  */
 final class DumpReceiver implements AutoCloseable {
     static final int DEPTH = 4;
@@ -37,16 +41,21 @@ final class DumpReceiver implements AutoCloseable {
     private final BlockingQueue<Datagram> full = new ArrayBlockingQueue<>(DEPTH);
     private final Thread thread;
     private volatile boolean discard;
-    private volatile RuntimeException failure;
+    private volatile Throwable failure;
 
     DumpReceiver(NetlinkSocket socket, int seq, String op) {
         this.socket = socket;
         this.seq = seq;
-        for (int i = 0; i < DEPTH; i++) {
-            free.add(arena.allocate(BUFFER, 8));
+        try {
+            for (int i = 0; i < DEPTH; i++) {
+                free.add(arena.allocate(BUFFER, 8));
+            }
+            thread = Thread.ofPlatform().daemon().name("xbridge-dump " + op).unstarted(this::receive);
+            thread.start();
+        } catch (RuntimeException | Error e) {
+            arena.close();
+            throw e;
         }
-        thread = Thread.ofPlatform().daemon().name("xbridge-dump " + op).unstarted(this::receive);
-        thread.start();
     }
 
     /**
@@ -54,20 +63,36 @@ final class DumpReceiver implements AutoCloseable {
      * anything that went wrong on the receiver's thread.
      */
     Datagram next(String op) {
-        Datagram d;
-        try {
-            d = full.take();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new SysException("recv " + op + ": interrupted", Errno.EINTR.code());
-        }
+        Datagram d = uninterruptibly(full::take);
         if (d.length() < 0) {
             if (failure != null) {
-                throw failure;
+                throw new IllegalStateException("receiving the " + op + " failed", failure);
             }
             throw new SysException("recv " + op, (int) -d.length());
         }
         return d;
+    }
+
+    private interface Wait<T> {
+        T get() throws InterruptedException;
+    }
+
+    /** {@code wait}'s result, waiting again after an interrupt, which is then kept for the caller. */
+    private static <T> T uninterruptibly(Wait<T> wait) {
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    return wait.get();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 
     /** Hands a datagram's buffer back for the receiver to fill again. */
@@ -79,7 +104,10 @@ final class DumpReceiver implements AutoCloseable {
         try {
             while (true) {
                 MemorySegment into = free.take();
-                long size = socket.peekSize(into.asSlice(0, NlMsgHdr.SIZE), 0);
+                // Peeked with the whole buffer: the kernel sizes the dump's next datagrams by the
+                // largest recv it has seen (max_recvmsg_len, at most 32 KiB), and fewer, larger
+                // datagrams mean fewer walks of the bridge's list.
+                long size = socket.peekSize(into, 0);
                 if (size == -Errno.EINTR.code()) {
                     free.add(into);
                     continue;
@@ -103,14 +131,13 @@ final class DumpReceiver implements AutoCloseable {
                 }
             }
         } catch (InterruptedException e) {
-            // close() gave up waiting: the socket is left as it is.
-        } catch (RuntimeException e) {
-            failure = e;
-            try {
+            // Nothing interrupts this thread: close() waits for it.
+        } catch (Throwable e) {
+            failure = e; // handed to the caller with the marker below; nothing is left to do here
+            uninterruptibly(() -> {
                 full.put(new Datagram(MemorySegment.NULL, -Errno.EIO.code()));
-            } catch (InterruptedException ignored) {
-                // close() gave up waiting
-            }
+                return null;
+            });
         }
     }
 
@@ -133,25 +160,21 @@ final class DumpReceiver implements AutoCloseable {
 
     /**
      * Waits for the receiver to finish: at once after the last datagram, else once it has read
-     * and dropped the rest of the dump.
+     * and dropped the rest of the dump. Then frees the buffers.
      */
     @Override
     public void close() {
         discard = true;
-        try {
-            while (thread.isAlive()) {
-                Datagram d = full.poll(); // unblocks a receiver waiting to hand one over
-                if (d != null && d.length() >= 0) {
-                    free.offer(d.segment());
-                }
-                thread.join(10);
+        while (thread.isAlive()) {
+            Datagram d = full.poll(); // unblocks a receiver waiting to hand one over
+            if (d != null && d.length() >= 0) {
+                free.offer(d.segment());
             }
-        } catch (InterruptedException e) {
-            thread.interrupt();
-            Thread.currentThread().interrupt();
+            uninterruptibly(() -> {
+                thread.join(10);
+                return null;
+            });
         }
-        if (!thread.isAlive()) {
-            arena.close();
-        }
+        arena.close();
     }
 }

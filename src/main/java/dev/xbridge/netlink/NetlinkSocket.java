@@ -147,10 +147,10 @@ final class NetlinkSocket implements AutoCloseable {
 
     /**
      * The next datagram's real size (MSG_PEEK|MSG_TRUNC), waiting for one unless MSG_DONTWAIT;
-     * or -errno. Its first bytes are copied into {@code scratch}, which may be small.
+     * or -errno. As much of it as fits is copied into {@code into}.
      */
-    long peekSize(MemorySegment scratch, int flags) {
-        return Socket.recv(fd, scratch, flags | Socket.MSG_PEEK | Socket.MSG_TRUNC);
+    long peekSize(MemorySegment into, int flags) {
+        return Socket.recv(fd, into, flags | Socket.MSG_PEEK | Socket.MSG_TRUNC);
     }
 
     /** Receives one datagram into {@code into}, which {@link #peekSize} said it fits; its length, or -errno. */
@@ -160,7 +160,7 @@ final class NetlinkSocket implements AutoCloseable {
 
     /** The next datagram's real size (MSG_PEEK|MSG_TRUNC), with the buffer grown to hold it; or -errno. */
     private long fitNext(int flags) {
-        long size = peekSize(buffer.asSlice(0, NlMsgHdr.SIZE), flags);
+        long size = peekSize(buffer, flags);
         if (size > buffer.byteSize()) {
             buffer = arena.allocate(Wire.align(size) * 2, 8);
         }

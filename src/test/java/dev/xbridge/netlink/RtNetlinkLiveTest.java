@@ -236,7 +236,9 @@ class RtNetlinkLiveTest {
      */
     @Test
     void aDumpGivenUpAtItsFirstEntryLeavesTheSocketReadyForTheNext() throws Exception {
-        int n = 3000; // a few hundred a datagram: the kernel still has most of them to send
+        // About 480 entries a datagram: some 60 datagrams, far more than the receiver reads
+        // ahead and the socket holds, so the kernel still has most of the dump to send.
+        int n = 30_000;
         StringBuilder batch = new StringBuilder();
         for (int i = 0; i < n; i++) {
             batch.append("fdb add ").append(filler(i)).append(" dev p1 master static\n");
@@ -253,6 +255,28 @@ class RtNetlinkLiveTest {
         assertThat(fillers).isEqualTo(n);
         assertThat(Thread.getAllStackTraces().keySet()).extracting(Thread::getName)
                 .noneMatch(name -> name.startsWith("xbridge-dump"));
+    }
+
+    /**
+     * An interrupt does not cut a dump short, as it never could while recv blocked in the
+     * caller's own thread: the caller gets every entry, and its interrupt is kept for it.
+     */
+    @Test
+    void aCallerWithItsInterruptSetGetsTheWholeDumpAndKeepsTheInterrupt() throws Exception {
+        int n = 3000;
+        StringBuilder batch = new StringBuilder();
+        for (int i = 0; i < n; i++) {
+            batch.append("fdb add ").append(filler(i)).append(" dev p1 master static\n");
+        }
+        bridgeBatch(batch);
+
+        List<Object> got = inNs(nl -> {
+            Thread.currentThread().interrupt();
+            long fillers = nl.fdb().stream().filter(e -> e.isBridgeEntry() && e.mac().toString().startsWith("02:fb:")).count();
+            return List.of(fillers, Thread.interrupted());
+        });
+
+        assertThat(got).containsExactly((long) n, true);
     }
 
     @Test
