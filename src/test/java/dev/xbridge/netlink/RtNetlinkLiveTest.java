@@ -228,6 +228,15 @@ class RtNetlinkLiveTest {
         }
     }
 
+    /** Fillers 0 to n - 1, static on p1. */
+    private void addStaticFillers(int n) throws java.io.IOException {
+        StringBuilder batch = new StringBuilder();
+        for (int i = 0; i < n; i++) {
+            batch.append("fdb add ").append(filler(i)).append(" dev p1 master static\n");
+        }
+        bridgeBatch(batch);
+    }
+
     /**
      * A dump whose caller gives up at its first entry (the consumer throws) is read to its end
      * before the exception reaches the caller: the kernel refuses another dump on a socket
@@ -239,11 +248,7 @@ class RtNetlinkLiveTest {
         // About 480 entries a datagram: some 60 datagrams, far more than the receiver reads
         // ahead and the socket holds, so the kernel still has most of the dump to send.
         int n = 30_000;
-        StringBuilder batch = new StringBuilder();
-        for (int i = 0; i < n; i++) {
-            batch.append("fdb add ").append(filler(i)).append(" dev p1 master static\n");
-        }
-        bridgeBatch(batch);
+        addStaticFillers(n);
 
         long fillers = inNs(nl -> {
             assertThatThrownBy(() -> nl.fdb(e -> {
@@ -264,11 +269,7 @@ class RtNetlinkLiveTest {
     @Test
     void aCallerWithItsInterruptSetGetsTheWholeDumpAndKeepsTheInterrupt() throws Exception {
         int n = 3000;
-        StringBuilder batch = new StringBuilder();
-        for (int i = 0; i < n; i++) {
-            batch.append("fdb add ").append(filler(i)).append(" dev p1 master static\n");
-        }
-        bridgeBatch(batch);
+        addStaticFillers(n);
 
         List<Object> got = inNs(nl -> {
             Thread.currentThread().interrupt();
