@@ -668,12 +668,7 @@ public final class Reconciler implements AutoCloseable {
             return fillFdb(dump);
         }
         PackedFdb want = new PackedFdb();
-        dump.forEach(e -> {
-            int bridge = mirroredBridge(e);
-            if (bridge != 0) {
-                want.put(bridge, e.vlan(), e.mac().bits(), mirroredPort(e, bridge), mirroredFlags(e));
-            }
-        });
+        forEachMirrored(dump, want::put);
         int changes = 0;
         try (Arena arena = Arena.ofConfined()) {
             KeyBuffer gone = new KeyBuffer(arena, datapath);
@@ -718,14 +713,25 @@ public final class Reconciler implements AutoCloseable {
     private int fillFdb(FdbSource dump) {
         try (Arena arena = Arena.ofConfined()) {
             EntryBatch writes = new EntryBatch(arena);
-            dump.forEach(e -> {
-                int bridge = mirroredBridge(e);
-                if (bridge != 0) {
-                    writes.add(bridge, e.vlan(), e.mac().bits(), mirroredPort(e, bridge), mirroredFlags(e));
-                }
-            });
+            forEachMirrored(dump, writes::add);
             return writes.flush();
         }
+    }
+
+    /** Where {@link #forEachMirrored} hands each map entry: the key's fields, then the value's. */
+    @FunctionalInterface
+    private interface MirroredSink {
+        void accept(int bridge, int vid, long mac, int port, int flags);
+    }
+
+    /** The map entry each of the dump's entries mirrors to, if any ({@link #mirror}, unboxed). */
+    private void forEachMirrored(FdbSource dump, MirroredSink sink) {
+        dump.forEach(e -> {
+            int bridge = mirroredBridge(e);
+            if (bridge != 0) {
+                sink.accept(bridge, e.vlan(), e.mac().bits(), mirroredPort(e, bridge), mirroredFlags(e));
+            }
+        });
     }
 
     /** FDB entries packed for bpf_map_update_batch, written {@link #FDB_BATCH} at a time. */

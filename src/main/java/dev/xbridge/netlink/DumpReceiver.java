@@ -141,21 +141,21 @@ final class DumpReceiver implements AutoCloseable {
         }
     }
 
-    /** Whether the datagram holds this dump's NLMSG_DONE or NLMSG_ERROR (its last). */
+    /**
+     * Whether the datagram holds this dump's NLMSG_DONE or NLMSG_ERROR (its last), walked as the
+     * caller walks it ({@link Messages#forEach}); a framing that walk rejects ends it too.
+     */
     private boolean ends(MemorySegment s, long length) {
-        long off = 0;
-        while (length - off >= NlMsgHdr.SIZE) {
-            long len = NlMsgHdr.length(s, off) & 0xffffffffL;
-            int type = NlMsgHdr.type(s, off);
-            if (NlMsgHdr.seq(s, off) == seq && (type == NlMsgHdr.NLMSG_DONE || type == NlMsgHdr.NLMSG_ERROR)) {
-                return true;
-            }
-            if (len < NlMsgHdr.SIZE || len > length - off) {
-                return true; // malformed (the caller's decode says how): nothing after it can be read
-            }
-            off += Wire.align(len);
+        try {
+            return Messages.forEach(s, length, (m, off) -> !isEnd(m, off)) < length; // stopped at the end
+        } catch (MalformedMessageException e) {
+            return true; // the caller's decode says how: nothing after it can be read
         }
-        return false;
+    }
+
+    private boolean isEnd(MemorySegment s, long off) {
+        int type = NlMsgHdr.type(s, off);
+        return NlMsgHdr.seq(s, off) == seq && (type == NlMsgHdr.NLMSG_DONE || type == NlMsgHdr.NLMSG_ERROR);
     }
 
     /**

@@ -295,12 +295,16 @@ public final class RtNetlink implements AutoCloseable {
         void accept(MemorySegment s, long off);
     }
 
+    /** Sends the request being built; its answer is to be fed to the reply returned. */
+    private Reply send(String op, Sink sink) {
+        int length = request.finish();
+        socket.send(request.segment(), length, op);
+        return new Reply(seq, sink);
+    }
+
     /** Sends the request being built and reads answers until its ack, error or NLMSG_DONE. */
     private void exchange(String op, Sink sink) {
-        int length = request.finish();
-        int expected = seq;
-        socket.send(request.segment(), length, op);
-        Reply reply = new Reply(expected, sink);
+        Reply reply = send(op, sink);
         while (!reply.done) {
             long n = socket.receive(0);
             if (n == -Errno.EINTR.code()) {
@@ -319,11 +323,8 @@ public final class RtNetlink implements AutoCloseable {
      * ({@link DumpReceiver}): for the dumps whose kernel side is long.
      */
     private void exchangeOverlapped(String op, Sink sink) {
-        int length = request.finish();
-        int expected = seq;
-        socket.send(request.segment(), length, op);
-        Reply reply = new Reply(expected, sink);
-        try (DumpReceiver receiver = new DumpReceiver(socket, expected, op)) {
+        Reply reply = send(op, sink);
+        try (DumpReceiver receiver = new DumpReceiver(socket, reply.seq, op)) {
             while (!reply.done) {
                 DumpReceiver.Datagram d = receiver.next(op);
                 Messages.forEach(d.segment(), d.length(), reply);

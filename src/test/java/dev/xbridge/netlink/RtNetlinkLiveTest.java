@@ -237,6 +237,11 @@ class RtNetlinkLiveTest {
         bridgeBatch(batch);
     }
 
+    /** How many of the bridge's entries in {@code dump} are fillers. */
+    private static long fillersIn(List<FdbEntry> dump) {
+        return dump.stream().filter(e -> e.isBridgeEntry() && e.mac().toString().startsWith("02:fb:")).count();
+    }
+
     /**
      * A dump whose caller gives up at its first entry (the consumer throws) is read to its end
      * before the exception reaches the caller: the kernel refuses another dump on a socket
@@ -254,7 +259,7 @@ class RtNetlinkLiveTest {
             assertThatThrownBy(() -> nl.fdb(e -> {
                 throw new IllegalStateException("given up at " + e.mac());
             })).isInstanceOf(IllegalStateException.class).hasMessageStartingWith("given up at ");
-            return nl.fdb().stream().filter(e -> e.isBridgeEntry() && e.mac().toString().startsWith("02:fb:")).count();
+            return fillersIn(nl.fdb());
         });
 
         assertThat(fillers).isEqualTo(n);
@@ -273,7 +278,7 @@ class RtNetlinkLiveTest {
 
         List<Object> got = inNs(nl -> {
             Thread.currentThread().interrupt();
-            long fillers = nl.fdb().stream().filter(e -> e.isBridgeEntry() && e.mac().toString().startsWith("02:fb:")).count();
+            long fillers = fillersIn(nl.fdb());
             return List.of(fillers, Thread.interrupted());
         });
 
