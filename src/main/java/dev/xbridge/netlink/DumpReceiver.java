@@ -20,12 +20,14 @@ import java.util.concurrent.BlockingQueue;
  * datagram that ends the dump (NLMSG_DONE or NLMSG_ERROR of {@code seq}), a failed recv, or
  * a datagram whose framing it cannot follow (a header shorter than itself or longer than
  * what remains: the caller's decode says what is wrong; the dump is left as it is, since
- * its end could not be found). Closing before then (the caller's consumer threw) lets the
- * receiver read the rest of the dump and drop it, so the socket is ready for the next request
- * (the kernel refuses a new dump, EBUSY, while one is still running on the socket). Only the
- * receiver reads the socket while this is open, and {@link #close} returns only once it has
- * stopped: waiting is not cut short by an interrupt, which a thread blocked in recv could not
- * heed anyway (the dump is finite); the interrupt is kept for the caller.
+ * its end could not be found). A consumer that throws does not end the caller's reading
+ * ({@link RtNetlink}'s reply reads on to the end); closing before the end (an {@code Error}
+ * in the caller) lets the receiver read the rest of the dump and drop it, so the socket is
+ * ready for the next request (the kernel refuses a new dump, EBUSY, while one is still
+ * running on the socket). Only the receiver reads the socket while this is open, and
+ * {@link #close} returns only once it has stopped: waiting is not cut short by an interrupt,
+ * which a thread blocked in recv could not heed anyway (the dump is finite); the interrupt is
+ * kept for the caller.
  */
 final class DumpReceiver implements AutoCloseable {
     static final int DEPTH = 4;

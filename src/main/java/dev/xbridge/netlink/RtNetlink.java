@@ -17,10 +17,12 @@ import java.util.function.Consumer;
  * {@link #open()}; it stays in that namespace whichever thread uses it later. Not thread-safe.
  *
  * <p>Every request carries a fresh sequence number and waits for its own answer: the kernel's
- * ack (NLMSG_ERROR with error 0) or NLMSG_DONE for dumps. Answers to other sequence numbers
- * (left over from a request abandoned by an exception) are skipped. A refusal becomes a
- * {@link NetlinkException} with the errno and the extended-ack text; a dump marked
- * NLM_F_DUMP_INTR becomes a {@link DumpInterruptedException} after it has been read to the end.
+ * ack (NLMSG_ERROR with error 0) or NLMSG_DONE for dumps, even when decoding part of it
+ * failed (the failure is thrown once the answer has ended). Answers to other sequence numbers
+ * (left over from a request abandoned by a failed recv, a datagram whose framing could not be
+ * followed, or an {@code Error}) are skipped. A refusal becomes a {@link NetlinkException}
+ * with the errno and the extended-ack text; a dump marked NLM_F_DUMP_INTR becomes a
+ * {@link DumpInterruptedException} after it has been read to the end.
  */
 public final class RtNetlink implements AutoCloseable {
     // linux/net_namespace.h
@@ -58,15 +60,20 @@ public final class RtNetlink implements AutoCloseable {
     /** All links (RTM_GETLINK dump, AF_UNSPEC), with IFLA_LINKINFO and bridge/port details. */
     public List<Link> links() {
         List<Link> out = new ArrayList<>();
+        links(out::add);
+        return out;
+    }
+
+    /** The same dump as {@link #links()}, handed to {@code each} link by link (used by tests). */
+    void links(Consumer<Link> each) {
         start(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP)
                 .ifinfomsg(Socket.AF_UNSPEC, 0)
                 .u32(IfInfoMsg.IFLA_EXT_MASK, IfInfoMsg.RTEXT_FILTER_SKIP_STATS);
         exchange("RTM_GETLINK dump", (s, off) -> {
             if (NlMsgHdr.type(s, off) == RTM_NEWLINK) {
-                out.add(Link.decode(s, off));
+                each.accept(Link.decode(s, off));
             }
         });
-        return out;
     }
 
     /**
@@ -138,8 +145,8 @@ public final class RtNetlink implements AutoCloseable {
      * <p>The kernel builds each datagram of this dump inside the recv of the one before, and
      * for a large FDB that is most of the time it takes (docs/bench.md): a second thread
      * receives while this one decodes ({@link DumpReceiver}). If {@code each} throws, the
-     * rest of the dump is read and dropped before the exception reaches the caller, so the
-     * socket can take the next request.
+     * rest of the dump is read and dropped before the exception reaches the caller, as for
+     * every request ({@link Reply}).
      */
     public void fdb(Consumer<FdbEntry> each) {
         start(RTM_GETNEIGH, NLM_F_REQUEST | NLM_F_DUMP).ndmsg(Socket.AF_BRIDGE, 0, 0, 0);
@@ -305,15 +312,19 @@ public final class RtNetlink implements AutoCloseable {
     /** Sends the request being built and reads answers until its ack, error or NLMSG_DONE. */
     private void exchange(String op, Sink sink) {
         Reply reply = send(op, sink);
-        while (!reply.done) {
-            long n = socket.receive(0);
-            if (n == -Errno.EINTR.code()) {
-                continue;
+        try {
+            while (!reply.done) {
+                long n = socket.receive(0);
+                if (n == -Errno.EINTR.code()) {
+                    continue;
+                }
+                if (n < 0) {
+                    throw new SysException("recv " + op, (int) -n);
+                }
+                Messages.forEach(socket.buffer(), n, reply);
             }
-            if (n < 0) {
-                throw new SysException("recv " + op, (int) -n);
-            }
-            Messages.forEach(socket.buffer(), n, reply);
+        } catch (RuntimeException e) {
+            throw reply.after(e);
         }
         reply.check(op);
     }
@@ -330,11 +341,22 @@ public final class RtNetlink implements AutoCloseable {
                 Messages.forEach(d.segment(), d.length(), reply);
                 receiver.recycle(d);
             }
+        } catch (RuntimeException e) {
+            throw reply.after(e);
         }
         reply.check(op);
     }
 
-    /** The state of one request's answer, fed message by message. Package-private for unit tests. */
+    /**
+     * The state of one request's answer, fed message by message. Package-private for unit tests.
+     *
+     * <p>If the sink throws (a message it cannot decode, or a caller's consumer that gives up),
+     * the answer is still read to its end, with the sink called no more, and {@link #check}
+     * throws what it threw. The kernel refuses another dump on the socket (EBUSY) until it has
+     * built the last datagram of the one running, which it does only as that one is read: a
+     * dump left unread would make one failure cost the next dump too, under an error that does
+     * not name the cause.
+     */
     static final class Reply implements Messages.Handler {
         private final int seq;
         private final Sink sink;
@@ -342,6 +364,8 @@ public final class RtNetlink implements AutoCloseable {
         boolean interrupted;
         int errno;
         String extAck = "";
+        /** The first exception the sink threw; later messages are only walked for the end. */
+        RuntimeException failure;
 
         Reply(int seq, Sink sink) {
             this.seq = seq;
@@ -383,21 +407,49 @@ public final class RtNetlink implements AutoCloseable {
                 }
                 case NLMSG_NOOP, NLMSG_OVERRUN -> {}
                 default -> {
-                    if (sink != null) {
-                        sink.accept(s, off);
+                    if (sink != null && failure == null) {
+                        try {
+                            sink.accept(s, off);
+                        } catch (RuntimeException e) {
+                            failure = e;
+                        }
                     }
                 }
             }
             return !done;
         }
 
-        /** Throws what the answer said went wrong: an error, or an interrupted dump. */
-        void check(String op) {
-            if (errno != 0) {
-                throw new NetlinkException(op, errno, extAck);
+        /**
+         * What to throw when reading the answer fails with {@code e}: the sink's earlier
+         * exception, if there was one, with {@code e} suppressed in it; else {@code e}.
+         */
+        RuntimeException after(RuntimeException e) {
+            if (failure == null || failure == e) {
+                return e;
             }
-            if (interrupted) {
-                throw new DumpInterruptedException(op);
+            failure.addSuppressed(e);
+            return failure;
+        }
+
+        /**
+         * Throws what went wrong: the sink's exception first (with the kernel's error or the
+         * dump's interruption, if any, suppressed in it), then an error, then an interrupted dump.
+         */
+        void check(String op) {
+            RuntimeException kernel = null;
+            if (errno != 0) {
+                kernel = new NetlinkException(op, errno, extAck);
+            } else if (interrupted) {
+                kernel = new DumpInterruptedException(op);
+            }
+            if (failure != null) {
+                if (kernel != null) {
+                    failure.addSuppressed(kernel);
+                }
+                throw failure;
+            }
+            if (kernel != null) {
+                throw kernel;
             }
         }
     }

@@ -203,6 +203,52 @@ class FixtureDecodeTest {
         assertThat(other.done).isFalse();
     }
 
+    /**
+     * A sink that throws at the first link leaves the reply reading on: it still finds the
+     * dump's NLMSG_DONE (the socket is left ready for the next request), calls the sink no
+     * more, and {@code check} throws what the sink threw.
+     */
+    @Test
+    void aSinkThatThrowsStillLetsTheReplyFindItsEnd() {
+        byte[] b = Fixtures.bytes("dump-multipart.bin");
+        List<String> seen = new ArrayList<>();
+        IllegalStateException thrown = new IllegalStateException("cannot take it");
+        RtNetlink.Reply reply = new RtNetlink.Reply(3, (seg, off) -> {
+            seen.add(Link.decode(seg, off).name());
+            throw thrown;
+        });
+        long stopped = Messages.forEach(MemorySegment.ofArray(b), b.length, reply);
+        assertThat(reply.done).isTrue();
+        assertThat(stopped).as("stopped at the NLMSG_DONE, the last message").isLessThan(b.length)
+                .isEqualTo(b.length - Wire.align(NlMsgHdr.length(MemorySegment.ofArray(b), stopped)));
+        assertThat(seen).containsExactly("lo");
+        assertThatThrownBy(() -> reply.check("RTM_GETLINK dump")).isSameAs(thrown);
+        assertThat(thrown.getSuppressed()).isEmpty();
+    }
+
+    /** The kernel's own verdict on a dump the sink gave up on is kept with the sink's exception. */
+    @Test
+    void aFailedDumpThatTheSinkGaveUpOnReportsBoth() {
+        MemorySegment s = MemorySegment.ofArray(new byte[512]);
+        MessageWriter w = new MessageWriter(s.asSlice(0, 256));
+        w.start(NlMsgHdr.RTM_NEWLINK, NlMsgHdr.NLM_F_MULTI, 9).ifinfomsg(Socket.AF_UNSPEC, 7)
+                .string(IfInfoMsg.IFLA_IFNAME, "x0");
+        int first = w.finish();
+        MessageWriter d = new MessageWriter(s.asSlice(first, 256));
+        long payload = d.start(NlMsgHdr.NLMSG_DONE, NlMsgHdr.NLM_F_MULTI, 9).header(4);
+        Wire.u32(s, first + payload, -Errno.EMSGSIZE.code());
+        int total = first + d.finish();
+        RtNetlink.Reply reply = new RtNetlink.Reply(9, (seg, off) -> {
+            throw new MalformedMessageException("bad link");
+        });
+        Messages.forEach(s, total, reply);
+        assertThatThrownBy(() -> reply.check("RTM_GETLINK dump"))
+                .isInstanceOf(MalformedMessageException.class).hasMessageEndingWith(": bad link")
+                .satisfies(e -> assertThat(e.getSuppressed()).singleElement()
+                        .isInstanceOf(NetlinkException.class)
+                        .extracting(x -> ((NetlinkException) x).errno()).isEqualTo(Errno.EMSGSIZE));
+    }
+
     @Test
     void fdbDumpSeparatesBridgeEntriesFromSelfAddresses() {
         byte[] b = Fixtures.bytes("dump-fdb.bin");
