@@ -436,20 +436,14 @@ public final class RtNetlink implements AutoCloseable {
          * dump's interruption, if any, suppressed in it), then an error, then an interrupted dump.
          */
         void check(String op) {
-            RuntimeException kernel = null;
             if (errno != 0) {
-                kernel = new NetlinkException(op, errno, extAck);
-            } else if (interrupted) {
-                kernel = new DumpInterruptedException(op);
+                throw after(new NetlinkException(op, errno, extAck));
+            }
+            if (interrupted) {
+                throw after(new DumpInterruptedException(op));
             }
             if (failure != null) {
-                if (kernel != null) {
-                    failure.addSuppressed(kernel);
-                }
                 throw failure;
-            }
-            if (kernel != null) {
-                throw kernel;
             }
         }
     }
